@@ -1,0 +1,212 @@
+"""Fashion-MNIST: fetching the IDX files, checking them, splitting, and loading.
+
+Nothing here knows Snakemake or a fixed path: functions take the paths, sources
+and checksums they need.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tempfile
+import urllib.request
+import zlib
+from pathlib import Path
+
+import torch
+from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
+
+IDX_MAGIC = {"images": 2051, "labels": 2049}
+IMAGE_SHAPE = (28, 28)
+
+
+class DataError(RuntimeError):
+    """Bad or unreachable data; the message names the file and what was wrong."""
+
+
+def _digest(data: bytes, algorithm: str) -> str:
+    return hashlib.new(algorithm, data).hexdigest()
+
+
+def verify(name: str, raw: bytes, md5: str | None, sha256: str | None) -> None:
+    """Accept ``raw`` (a ``.gz`` file's bytes) if its MD5 is the published one, or if
+    the decompressed content has the expected SHA-256.
+
+    The content check exists because redistributors (Debian's ``dataset-fashion-mnist``)
+    recompress the files: same IDX bytes, different gzip header, different MD5.
+    """
+    if md5 is None and sha256 is None:
+        raise DataError(f"{name}: no checksum configured (data.files.{name})")
+    got_md5 = _digest(raw, "md5")
+    if md5 is not None and got_md5 == md5:
+        return
+    try:
+        content = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as err:
+        raise DataError(f"{name}: not a valid gzip file ({err})") from err
+    got_sha = _digest(content, "sha256")
+    if sha256 is not None and got_sha == sha256:
+        return
+    raise DataError(
+        f"{name}: checksum mismatch (md5 of .gz {got_md5}, expected {md5}; "
+        f"sha256 of content {got_sha}, expected {sha256})"
+    )
+
+
+def _read_source(source: str, name: str) -> bytes:
+    if "://" in source:
+        url = source.rstrip("/") + "/" + name
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.read()
+    path = Path(source) / name
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file {path}")
+    return path.read_bytes()
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write bytes to ``path`` through a temporary file in the same folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fetch(name: str, sources: list[str], dest: str | Path, md5=None, sha256=None) -> str:
+    """Copy ``name`` from the first source that has it with the right checksum.
+
+    ``sources`` are local directories or base URLs, tried in order. Returns the
+    source used. Raises :class:`DataError` naming the file and every source tried;
+    ``dest`` is only written once a checksum matched.
+    """
+    tried = []
+    for source in sources:
+        try:
+            raw = _read_source(source, name)
+            verify(name, raw, md5, sha256)
+        except (OSError, DataError, ValueError) as err:
+            tried.append(f"  {source}: {err}")
+            continue
+        write_atomic(dest, raw)
+        return source
+    raise DataError(
+        f"could not fetch {name}: no source had it with the expected checksum.\n"
+        "Sources tried, in order:\n" + "\n".join(tried or ["  (none configured: data.sources)"])
+    )
+
+
+def read_idx(path: str | Path, kind: str) -> torch.Tensor:
+    """Decode one gzipped IDX file (``kind`` "images" or "labels") into a uint8 tensor."""
+    path = Path(path)
+    try:
+        content = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError, zlib.error) as err:
+        raise DataError(f"{path}: cannot decompress ({err}); truncated or not gzip") from err
+    magic = int.from_bytes(content[:4], "big") if len(content) >= 4 else None
+    if magic != IDX_MAGIC[kind]:
+        raise DataError(
+            f"{path}: wrong IDX magic number {magic}, expected {IDX_MAGIC[kind]} for {kind}"
+        )
+    with tempfile.NamedTemporaryFile() as tmp:
+        tmp.write(content)
+        tmp.flush()
+        try:
+            tensor = read_sn3_pascalvincent_tensor(tmp.name, strict=True)
+        except (AssertionError, RuntimeError, ValueError) as err:
+            raise DataError(f"{path}: malformed IDX {kind} file (size does not match header)") from err
+    if tensor.dtype != torch.uint8:
+        raise DataError(f"{path}: expected unsigned bytes, got {tensor.dtype}")
+    if kind == "images" and tuple(tensor.shape[1:]) != IMAGE_SHAPE:
+        raise DataError(f"{path}: images are {tuple(tensor.shape[1:])}, expected 28×28")
+    if kind == "labels" and tensor.dim() != 1:
+        raise DataError(f"{path}: labels must be one-dimensional, got shape {tuple(tensor.shape)}")
+    return tensor
+
+
+def _stratified(labels: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """``n`` indices, as equal per class as the data allow, in a random order."""
+    classes = labels.unique()
+    order = torch.randperm(len(labels), generator=generator)
+    per_class = [order[labels[order] == c] for c in classes]
+    quota = [n // len(classes) + (1 if i < n % len(classes) else 0) for i in range(len(classes))]
+    picked = torch.cat([idx[:q] for idx, q in zip(per_class, quota)])
+    if len(picked) < n:
+        raise DataError(f"asked for a subset of {n} images, only {len(picked)} available per-class")
+    return picked[torch.randperm(len(picked), generator=generator)]
+
+
+def split(
+    train_images: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_images: torch.Tensor,
+    test_labels: torch.Tensor,
+    validation_size: int,
+    seed: int,
+    classes: list[str],
+    subset: dict | None = None,
+) -> dict:
+    """Train / validation / test split, optionally a stratified subset of each.
+
+    The validation images are drawn at random (``seed``) from the original
+    training set; the test set is the original one. ``subset`` ({train, validation,
+    test: counts}) takes a stratified sample of each part, for quick runs.
+    """
+    if len(train_images) != len(train_labels) or len(test_images) != len(test_labels):
+        raise DataError("images and labels differ in count")
+    if not 0 < validation_size < len(train_images):
+        raise DataError(
+            f"data.validation_size={validation_size} must be between 1 and "
+            f"{len(train_images) - 1} (the training file has {len(train_images)} images)"
+        )
+    labels = torch.cat([train_labels, test_labels])
+    if int(labels.max()) >= len(classes):
+        raise DataError(f"labels go up to {int(labels.max())} but only {len(classes)} class names")
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(train_images), generator=generator)
+    parts = {
+        "train": (train_images[order[validation_size:]], train_labels[order[validation_size:]]),
+        "validation": (train_images[order[:validation_size]], train_labels[order[:validation_size]]),
+        "test": (test_images, test_labels),
+    }
+    out = {"classes": list(classes)}
+    for part, (x, y) in parts.items():
+        if subset and subset.get(part):
+            keep = _stratified(y, int(subset[part]), generator)
+            x, y = x[keep], y[keep]
+        out[f"{part}_images"] = x.contiguous()
+        out[f"{part}_labels"] = y.long().contiguous()
+    return out
+
+
+def save(dataset: dict, path: str | Path) -> None:
+    """Save the split as one ``.pt`` file (uint8 images), written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        torch.save(dataset, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: str | Path) -> dict:
+    """Load a split saved by :func:`save` (tensors and class names only)."""
+    try:
+        dataset = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:  # noqa: BLE001 - re-raised with the file named
+        raise DataError(f"{path}: cannot load the prepared dataset ({err})") from err
+    for part in ("train", "validation", "test"):
+        for key in (f"{part}_images", f"{part}_labels"):
+            if key not in dataset:
+                raise DataError(f"{path}: missing {key}")
+    return dataset

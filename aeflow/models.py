@@ -1,0 +1,210 @@
+"""The networks: seed 000's convolutional autoencoder ("consigna") and its classifier.
+
+Each class takes its hyperparameters as constructor arguments. Exported encoders
+are plain dicts (state dict + metadata) that load with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+INPUT_SHAPE = (1, 28, 28)
+INPUT_SCALE = 1 / 255  # uint8 pixels → [0, 1]
+ENCODER_FORMAT = 1
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+
+
+class ModelError(ValueError):
+    """A model that cannot be built or a checkpoint that does not fit; names the problem."""
+
+
+class ConvEncoder(nn.Module):
+    """(1, 28, 28) → 2 × [Conv3 → ReLU → Dropout → MaxPool2] → Linear → (latent,)."""
+
+    def __init__(self, latent: int = 64, dropout: float = 0.2):
+        super().__init__()
+        self.latent = latent
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 16, kernel_size=3),  # 16 × 26 × 26
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.MaxPool2d(2),  # 16 × 13 × 13
+            nn.Conv2d(16, 32, kernel_size=3),  # 32 × 11 × 11
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.MaxPool2d(2),  # 32 × 5 × 5
+            nn.Flatten(),
+            nn.Linear(32 * 5 * 5, latent),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+        )
+
+    def forward(self, x):
+        return self.features(x)
+
+
+class ConvDecoder(nn.Module):
+    """(latent,) → Linear → 2 × ConvTranspose → (1, 28, 28), Sigmoid or ReLU output."""
+
+    def __init__(self, latent: int = 64, dropout: float = 0.2, output_activation: str = "sigmoid"):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(latent, 32 * 5 * 5),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Unflatten(1, (32, 5, 5)),
+            nn.ConvTranspose2d(32, 16, kernel_size=4, stride=2, output_padding=1),  # 16 × 13 × 13
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.ConvTranspose2d(16, 1, kernel_size=3, stride=2, output_padding=1),  # 1 × 28 × 28
+            ACTIVATIONS[output_activation](),
+        )
+
+    def forward(self, z):
+        return self.layers(z)
+
+
+ENCODERS = {"conv": ConvEncoder}
+DECODERS = {"conv": ConvDecoder}
+
+
+class Autoencoder(nn.Module):
+    def __init__(self, architecture="conv", latent=64, dropout=0.2, output_activation="sigmoid"):
+        super().__init__()
+        _check(architecture=architecture, output_activation=output_activation, latent=latent)
+        self.encoder = ENCODERS[architecture](latent, dropout)
+        self.decoder = DECODERS[architecture](latent, dropout, output_activation)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class Classifier(nn.Module):
+    """Encoder → Linear(latent, hidden) → ReLU → Dropout → Linear(hidden, classes)."""
+
+    def __init__(self, architecture="conv", latent=64, hidden=128, dropout=0.2, classes=10):
+        super().__init__()
+        _check(architecture=architecture, latent=latent)
+        self.encoder = ENCODERS[architecture](latent, dropout)
+        self.head = nn.Sequential(
+            nn.Linear(latent, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, classes),
+        )
+
+        self.frozen_encoder = False
+
+    def freeze_encoder(self) -> None:
+        """Train the head only: the encoder stays in eval mode (no dropout), no gradients."""
+        self.frozen_encoder = True
+        self.encoder.requires_grad_(False)
+        self.encoder.eval()
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.frozen_encoder:
+            self.encoder.eval()
+        return self
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+
+
+def _check(architecture=None, output_activation=None, latent=None):
+    if architecture is not None and architecture not in ENCODERS:
+        raise ModelError(f"architecture {architecture!r} unknown; allowed: {', '.join(ENCODERS)}")
+    if output_activation is not None and output_activation not in ACTIVATIONS:
+        raise ModelError(
+            f"output_activation {output_activation!r} unknown; allowed: {', '.join(ACTIVATIONS)}"
+        )
+    if latent is not None and (not isinstance(latent, int) or latent < 1):
+        raise ModelError(f"latent must be a positive integer, got {latent!r}")
+
+
+def build_autoencoder(params: dict) -> Autoencoder:
+    return Autoencoder(
+        params["architecture"], params["latent"], params["dropout"], params["output_activation"]
+    )
+
+
+def build_classifier(params: dict, classes: int = 10) -> Classifier:
+    return Classifier(
+        params["architecture"], params["latent"], params["hidden"], params["dropout"], classes
+    )
+
+
+def encoder_export(autoencoder: Autoencoder, params: dict, autoencoder_id: str) -> dict:
+    """The frozen encoder as plain data: weights and what is needed to rebuild it."""
+    return {
+        "format": ENCODER_FORMAT,
+        "architecture": params["architecture"],
+        "latent": int(params["latent"]),
+        "input_shape": list(INPUT_SHAPE),
+        "input_scale": INPUT_SCALE,
+        "autoencoder_id": autoencoder_id,
+        "state_dict": {k: v.detach().cpu() for k, v in autoencoder.encoder.state_dict().items()},
+    }
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """``torch.load(path, weights_only=True)`` with a clear error for a bad file."""
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file
+        raise ModelError(f"{path}: not a loadable aeflow checkpoint ({type(err).__name__}: {err})") from err
+
+
+def load_encoder_state(
+    encoder: nn.Module, export: dict, architecture: str, latent: int, source="encoder"
+) -> None:
+    """Load exported encoder weights into ``encoder`` after checking they fit."""
+    if export.get("format") != ENCODER_FORMAT:
+        raise ModelError(f"{source}: not an aeflow encoder export (format {export.get('format')!r})")
+    if export["architecture"] != architecture or export["latent"] != latent:
+        raise ModelError(
+            f"{source}: encoder is {export['architecture']!r} with latent {export['latent']}, "
+            f"expected {architecture!r} with latent {latent}"
+        )
+    try:
+        encoder.load_state_dict(export["state_dict"])
+    except RuntimeError as err:
+        raise ModelError(f"{source}: weights do not fit the {architecture} encoder ({err})") from err
+
+
+def load_encoder(path: str | Path, dropout: float = 0.0) -> nn.Module:
+    """An exported encoder as an ``nn.Module``: eval mode, ``requires_grad`` off."""
+    export = load_checkpoint(path)
+    if not isinstance(export, dict) or "architecture" not in export:
+        raise ModelError(f"{path}: not an aeflow encoder export")
+    if export["architecture"] not in ENCODERS:
+        raise ModelError(f"{path}: unknown architecture {export['architecture']!r}")
+    encoder = ENCODERS[export["architecture"]](export["latent"], dropout)
+    load_encoder_state(encoder, export, export["architecture"], export["latent"], str(path))
+    encoder.eval()
+    encoder.requires_grad_(False)
+    return encoder
+
+
+def load_trained(path: str | Path, params: dict | None = None, classes: int = 10):
+    """Rebuild a trained model from its file; returns ``(model, file_dict)``.
+
+    ``params``, when given, must equal the hyperparameters stored in the file.
+    """
+    saved = load_checkpoint(path)
+    if not isinstance(saved, dict) or saved.get("kind") not in ("autoencoder", "classifier"):
+        raise ModelError(f"{path}: not an aeflow model file")
+    if params is not None and saved["params"] != params:
+        raise ModelError(f"{path}: holds a model with {saved['params']}, expected {params}")
+    if saved["kind"] == "autoencoder":
+        model = build_autoencoder(saved["params"])
+    else:
+        model = build_classifier(saved["params"], classes)
+    try:
+        model.load_state_dict(saved["state_dict"])
+    except RuntimeError as err:
+        raise ModelError(f"{path}: weights do not fit {saved['params']} ({err})") from err
+    return model.eval(), saved

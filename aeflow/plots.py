@@ -1,0 +1,335 @@
+"""Figures for the study: sweeps, reconstructions, classifier curves, confusion matrices.
+
+Every function takes DataFrames / tensors / dicts plus an output path, writes one PNG
+there (creating parent folders) and returns None. Nothing here knows about Snakemake
+or fixed paths.
+"""
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from torchvision.utils import make_grid  # noqa: E402
+
+DPI = 120
+SPLIT_STYLE = {"train": "-", "validation": "--"}
+INITIALISATION_ORDER = ["scratch", "frozen", "finetune"]
+
+sns.set_theme(style="whitegrid", context="notebook")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _save(fig, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI, format="png")
+    plt.close(fig)
+
+
+def _fmt(value):
+    """Short label for a hyperparameter value (0.001, 64, 'adam')."""
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    return str(value)
+
+
+def _matches(column, wanted):
+    """Boolean mask: column equals wanted (floats with a tolerance, None matches NaN)."""
+    if wanted is None or (isinstance(wanted, float) and math.isnan(wanted)):
+        return column.isna()
+    if isinstance(wanted, (int, float, np.number)) and not isinstance(wanted, bool):
+        numeric = pd.to_numeric(column, errors="coerce").astype(float)
+        return pd.Series(np.isclose(numeric, float(wanted), rtol=1e-6, atol=1e-12), index=column.index)
+    return column.astype(object) == wanted
+
+
+def _mean_over_seeds(runs):
+    """runs: rows of one line (any number of seeds/models) for one split and metric.
+
+    Returns (curve, diverged): curve has columns epoch, mean, low, high, n over the
+    finite values only; diverged is the set of (model_id, seed) with a non-finite value.
+    """
+    values = runs["value"].astype(float)
+    finite = np.isfinite(values)
+    diverged = set(map(tuple, runs.loc[~finite, ["model_id", "seed"]].to_numpy().tolist()))
+    ok = runs.loc[finite].assign(value=values[finite])
+    curve = (
+        ok.groupby("epoch")["value"]
+        .agg(mean="mean", low="min", high="max", n="count")
+        .reset_index()
+        .sort_values("epoch")
+    )
+    return curve, diverged
+
+
+def _draw_curve(ax, curve, color, linestyle, band):
+    (line,) = ax.plot(curve["epoch"], curve["mean"], color=color, linestyle=linestyle,
+                      marker="o" if len(curve) == 1 else None, markersize=4)
+    if band and (curve["n"] > 1).any():
+        ax.fill_between(curve["epoch"], curve["low"], curve["high"], color=color, alpha=0.15, linewidth=0)
+    return line
+
+
+def _diverged_note(diverged, n_runs):
+    if not diverged:
+        return ""
+    return " (diverged)" if len(diverged) == n_runs else f" (diverged: {len(diverged)}/{n_runs} seeds)"
+
+
+def _split_legend_handles():
+    return [Line2D([], [], color="black", linestyle=style, label=split) for split, style in SPLIT_STYLE.items()]
+
+
+def _maybe_log(ax, curves):
+    """Log-scale y when the positive finite values span more than one decade."""
+    values = pd.concat([c[["low", "high", "mean"]] for c in curves if len(c)], ignore_index=True) if curves else None
+    if values is None or values.empty:
+        return
+    values = values.to_numpy().ravel()
+    values = values[np.isfinite(values) & (values > 0)]
+    if len(values) and values.max() / values.min() > 10:
+        ax.set_yscale("log")
+
+
+def _integer_epochs(ax):
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+def _select_sweep(histories, kind, base, param):
+    """Rows of `kind` whose hyperparameters equal `base` everywhere except on `param`."""
+    rows = histories[histories["kind"] == kind]
+    if param not in rows.columns:
+        raise ValueError(f"sweep parameter {param!r} is not a column of the histories")
+    for key, wanted in base.items():
+        if key == param or key not in rows.columns:
+            continue
+        rows = rows[_matches(rows[key], wanted)]
+    rows = rows[rows[param].notna()]
+    if rows.empty:
+        raise ValueError(f"no {kind} runs match the base configuration while varying {param!r}")
+    return rows
+
+
+def _plot_sweep(ax, selected, param, metric):
+    """Draw the sweep on `ax`; returns the list of data lines drawn (legend handles are separate)."""
+    rows = selected[selected["metric"] == metric]
+    if rows.empty:
+        raise ValueError(f"no {metric!r} values for the runs varying {param!r}")
+    values = sorted(rows[param].unique())
+    numeric = all(isinstance(v, (int, float, np.number)) for v in values)
+    colors = sns.color_palette("viridis" if numeric else "deep", len(values))
+    lines, handles, curves = [], [], []
+    for value, color in zip(values, colors):
+        runs = rows[rows[param] == value]
+        n_seeds = runs[["model_id", "seed"]].drop_duplicates().shape[0]
+        diverged_runs = set()
+        for split, style in SPLIT_STYLE.items():
+            curve, diverged = _mean_over_seeds(runs[runs["split"] == split])
+            diverged_runs |= diverged
+            if len(curve):
+                lines.append(_draw_curve(ax, curve, color, style, band=n_seeds > 1))
+                curves.append(curve)
+        label = f"{param}={_fmt(value)}" + _diverged_note(diverged_runs, n_seeds)
+        handles.append(Line2D([], [], color=color, label=label))
+    if metric == "loss":
+        _maybe_log(ax, curves)
+    _integer_epochs(ax)
+    ax.legend(handles=handles + _split_legend_handles(), fontsize="small", loc="best")
+    return lines
+
+
+def sweep_curves(histories, kind, base, param, path, metric="loss"):
+    """Training curves of a one-factor-at-a-time sweep over `param` around `base`."""
+    selected = _select_sweep(histories, kind, base, param)
+    n_seeds = selected["seed"].nunique()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    _plot_sweep(ax, selected, param, metric)
+    spread = "mean over {} seeds, band = min–max".format(n_seeds) if n_seeds > 1 else "1 seed"
+    ax.set_title(f"{kind.capitalize()}: {metric} vs epoch by {param}\n({spread})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    _save(fig, path)
+
+
+# ---------------------------------------------------------------- reconstructions
+
+
+def _as_images(x):
+    """[k,28,28] or [k,1,28,28], uint8 or float in [0,1] -> float [k,1,28,28] in [0,1]."""
+    x = torch.as_tensor(x).detach().cpu()
+    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+    if x.dim() == 3:
+        x = x.unsqueeze(1)
+    return x.clamp(0.0, 1.0)
+
+
+def reconstructions_grid(originals, reconstructions, path):
+    """Originals on top, one row of reconstructions per label below."""
+    rows = {"original": _as_images(originals)}
+    rows.update({label: _as_images(images) for label, images in reconstructions.items()})
+    k = rows["original"].shape[0]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(max(4.0, 0.55 * k + 1.5), 0.75 * len(rows) + 0.6),
+                             squeeze=False)
+    for ax, (label, images) in zip(axes[:, 0], rows.items()):
+        grid = make_grid(images, nrow=k, padding=2, pad_value=1.0)[0]
+        ax.imshow(grid.numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize="medium")
+    axes[0, 0].set_title("Test images and their reconstructions")
+    _save(fig, path)
+
+
+# ---------------------------------------------------------------- classifiers
+
+
+def classifier_curves(histories, model_ids, path):
+    """Loss and accuracy vs epoch for a few classifiers (label -> model_id)."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.5))
+    colors = sns.color_palette("deep", len(model_ids))
+    handles, loss_curves = [], []
+    for (label, model_id), color in zip(model_ids.items(), colors):
+        runs = histories[histories["model_id"] == model_id]
+        if runs.empty:
+            raise ValueError(f"no history rows for {label!r} (model_id {model_id!r})")
+        n_seeds = runs["seed"].nunique()
+        diverged_runs = set()
+        for metric, ax, scale in (("loss", ax_loss, 1.0), ("accuracy", ax_acc, 100.0)):
+            for split, style in SPLIT_STYLE.items():
+                curve, diverged = _mean_over_seeds(runs[(runs["metric"] == metric) & (runs["split"] == split)])
+                diverged_runs |= diverged
+                if len(curve):
+                    curve[["mean", "low", "high"]] *= scale
+                    _draw_curve(ax, curve, color, style, band=n_seeds > 1)
+                    if metric == "loss":
+                        loss_curves.append(curve)
+        handles.append(Line2D([], [], color=color, label=label + _diverged_note(diverged_runs, n_seeds)))
+    _maybe_log(ax_loss, loss_curves)
+    for ax, name, ylabel in ((ax_loss, "Loss", "cross-entropy loss"), (ax_acc, "Accuracy", "accuracy (%)")):
+        ax.set_title(f"{name} vs epoch")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        _integer_epochs(ax)
+        ax.legend(handles=handles + _split_legend_handles(), fontsize="small", loc="best")
+    fig.suptitle("Classifiers: mean over seeds (band = min–max)")
+    _save(fig, path)
+
+
+def _confusion_table(confusion, model_id):
+    """Counts summed over seeds as a [true x predicted] DataFrame indexed by class name."""
+    rows = confusion[confusion["model_id"] == model_id]
+    if rows.empty:
+        raise ValueError(f"no confusion rows for model_id {model_id!r}")
+    names = rows.drop_duplicates("true_label").set_index("true_label")["true_name"].sort_index()
+    table = rows.pivot_table(index="true_label", columns="predicted_label", values="count",
+                             aggfunc="sum", fill_value=0)
+    table = table.reindex(index=names.index, columns=names.index, fill_value=0)
+    table.index = list(names)
+    table.columns = list(names)
+    return table
+
+
+def confusion_matrices(confusion, model_ids, path, normalize=True):
+    """Side-by-side confusion-matrix heatmaps (label -> model_id), summed over seeds."""
+    tables = {label: _confusion_table(confusion, model_id) for label, model_id in model_ids.items()}
+    n = len(tables)
+    fig, axes = plt.subplots(1, n, figsize=(6.2 * n, 5.8), squeeze=False)
+    vmax = 100.0 if normalize else max(float(t.to_numpy().max()) for t in tables.values())
+    for i, (ax, (label, counts)) in enumerate(zip(axes[0], tables.items())):
+        total = counts.to_numpy().sum()
+        accuracy = 100.0 * np.trace(counts.to_numpy()) / total if total else float("nan")
+        shown = counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0) * 100 if normalize else counts
+        sns.heatmap(shown, ax=ax, annot=True, fmt=".1f" if normalize else "d", annot_kws={"fontsize": 7},
+                    cmap="Blues", vmin=0, vmax=vmax, square=True, cbar=i == n - 1,
+                    cbar_kws={"label": "% of true class" if normalize else "count", "shrink": 0.8})
+        ax.set_title(f"{label} (accuracy {accuracy:.2f} %)")
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class" if i == 0 else "")
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+        ax.tick_params(axis="y", labelrotation=0, labelsize=8)
+        for tick in ax.get_xticklabels():
+            tick.set_ha("right")
+    n_seeds = confusion["seed"].nunique()
+    unit = "row-normalised, % of true class" if normalize else "counts"
+    fig.suptitle(f"Test-set confusion matrices (summed over {n_seeds} seed{'s' * (n_seeds != 1)}, {unit})")
+    _save(fig, path)
+
+
+# ---------------------------------------------------------------- accuracy by group
+
+# Two-sided 95 % Student-t quantiles by degrees of freedom (no scipy dependency).
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+         10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042}
+
+
+def _t975(dof):
+    usable = [d for d in _T975 if d <= dof]
+    return _T975[max(usable)] if dof <= 30 else 1.96
+
+
+def _mean_ci(values):
+    """Mean and half-width of the 95 % t interval (0 for a single value)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float(values.mean()) if len(values) else float("nan"), 0.0
+    return float(values.mean()), _t975(len(values) - 1) * float(values.std(ddof=1)) / math.sqrt(len(values))
+
+
+def _title_case(name):
+    return name.replace("_", " ").capitalize()
+
+
+def accuracy_by_group(metrics, group, path, value="test_accuracy"):
+    """One point per seed plus mean ± 95 % t-interval per group value; diverged runs marked ×."""
+    percent = "accuracy" in value or "f1" in value
+    data = metrics[[group, value]].copy()
+    data[value] = data[value].astype(float) * (100.0 if percent else 1.0)
+    diverged = metrics["diverged"].fillna(False).astype(bool) if "diverged" in metrics else pd.Series(False, data.index)
+    present = list(data[group].dropna().unique())
+    order = [g for g in INITIALISATION_ORDER if g in present] + sorted(g for g in present if g not in INITIALISATION_ORDER)
+    data[group] = pd.Categorical(data[group], categories=order)
+    ok = data[~diverged & np.isfinite(data[value])]
+    bad = data[diverged & np.isfinite(data[value])]
+
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.6 * len(order) + 2), 4.5))
+    handles = []
+    if len(ok):
+        sns.stripplot(data=ok, x=group, y=value, order=order, ax=ax, color="tab:blue", size=6, jitter=0.1, alpha=0.8)
+        handles.append(Line2D([], [], marker="o", color="tab:blue", linestyle="", label="one seed"))
+    if len(bad):
+        positions = bad[group].cat.codes.to_numpy()
+        ax.scatter(positions, bad[value], marker="x", color="tab:red", s=50, zorder=3)
+        handles.append(Line2D([], [], marker="x", color="tab:red", linestyle="", label="diverged (excluded)"))
+    for i, name in enumerate(order):
+        mean, half = _mean_ci(ok.loc[ok[group] == name, value])
+        if np.isfinite(mean):
+            ax.errorbar(i + 0.25, mean, yerr=half, fmt="D", color="black", capsize=5, markersize=6, zorder=4)
+    handles.append(Line2D([], [], marker="D", color="black", label="mean ± 95 % CI"))
+    ax.set_xticks(range(len(order)))
+    ax.set_xticklabels(order)
+    ax.set_xlim(-0.5, len(order) - 0.5)
+    ax.set_xlabel(group)
+    ax.set_ylabel(_title_case(value) + (" (%)" if percent else ""))
+    title = f"{_title_case(value)} by {group}"
+    n_hidden = int((diverged & ~np.isfinite(data[value])).sum())
+    if len(bad) or n_hidden:
+        title += f"\n({int(diverged.sum())} diverged run(s) excluded from the mean)"
+    ax.set_title(title)
+    ax.legend(handles=handles, fontsize="small", loc="best")
+    _save(fig, path)

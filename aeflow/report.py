@@ -1,0 +1,169 @@
+"""A self-contained HTML report: setup table, result tables and embedded PNG figures."""
+
+import base64
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title>
+<style>
+  body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem;
+         color: #222; line-height: 1.45; }
+  h1 { border-bottom: 2px solid #ccc; padding-bottom: .3rem; }
+  h2 { margin-top: 2.5rem; border-bottom: 1px solid #ddd; }
+  nav ul { columns: 2; }
+  table { border-collapse: collapse; margin: 1rem 0; font-size: .9rem; }
+  th, td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: right; }
+  th { background: #f2f2f2; }
+  td:first-child, th:first-child { text-align: left; }
+  tbody tr:nth-child(even) { background: #fafafa; }
+  dl.setup { display: grid; grid-template-columns: max-content auto; gap: .2rem 1.5rem; }
+  dl.setup dt { font-weight: 600; }
+  dl.setup dd { margin: 0; }
+  .scroll { overflow-x: auto; }
+  figure { margin: 1.5rem 0; }
+  figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+  figcaption { font-size: .9rem; color: #444; margin-top: .4rem; }
+</style>
+</head>
+<body>
+<h1>{{ title }}</h1>
+<nav aria-label="Contents">
+<h2 id="contents">Contents</h2>
+<ul>
+  <li><a href="#setup">Setup</a></li>
+{%- for t in tables %}
+  <li><a href="#{{ t.id }}">{{ t.heading }}</a></li>
+{%- endfor %}
+{%- for f in figures %}
+  <li><a href="#{{ f.id }}">{{ f.heading }}</a></li>
+{%- endfor %}
+</ul>
+</nav>
+
+<section id="setup">
+<h2>Setup</h2>
+<dl class="setup">
+{%- for label, value in setup %}
+  <dt>{{ label }}</dt><dd>{{ value }}</dd>
+{%- endfor %}
+</dl>
+</section>
+{% for t in tables %}
+<section id="{{ t.id }}">
+<h2>{{ t.heading }}</h2>
+<div class="scroll">
+{{ t.html }}
+</div>
+</section>
+{% endfor %}
+{%- for f in figures %}
+<section id="{{ f.id }}">
+<h2>{{ f.heading }}</h2>
+<figure>
+<img src="{{ f.src }}" alt="{{ f.alt }}">
+<figcaption>{{ f.caption }}</figcaption>
+</figure>
+</section>
+{% endfor %}
+</body>
+</html>
+"""
+
+
+def _slug(text, taken):
+    """A unique HTML id from a heading."""
+    base = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "section"
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    taken.add(slug)
+    return slug
+
+
+def _format_value(value):
+    """Setup values: floats compactly, everything else as text."""
+    if isinstance(value, (float, np.floating)):
+        return f"{value:g}"
+    return str(value)
+
+
+def _float_formatter(column):
+    """Accuracy columns (fractions) as percent with 2 decimals, other floats to 4 significant digits."""
+    as_percent = "accuracy" in str(column).lower()
+
+    def fmt(x):
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return "–"
+        if not math.isfinite(x):
+            return str(x)
+        return f"{100 * x:.2f} %" if as_percent else f"{x:.4g}"
+
+    return fmt
+
+
+def table_html(frame):
+    """One DataFrame as an HTML table (escaped, no index, floats formatted)."""
+    formatters = {c: _float_formatter(c) for c in frame.columns if pd.api.types.is_float_dtype(frame[c])}
+    return frame.to_html(index=False, border=0, formatters=formatters, na_rep="–", escape=True,
+                         classes="data")
+
+
+def png_data_uri(path):
+    """The PNG file at `path` as a base64 data URI."""
+    data = Path(path).read_bytes()
+    if not data.startswith(PNG_MAGIC):
+        raise ValueError(f"{path} is not a PNG file")
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _write_atomic(path, text):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_report(path, title, setup, tables, figures, template=None):
+    """Write a self-contained HTML page.
+
+    setup:   mapping (or list of pairs) label -> value
+    tables:  list of (heading, DataFrame)
+    figures: list of (heading, png_path, caption)
+    template: optional path to a jinja2 template receiving the same variables as TEMPLATE
+    """
+    taken = {"contents", "setup"}
+    setup_rows = [(str(k), _format_value(v)) for k, v in (setup.items() if hasattr(setup, "items") else setup)]
+    table_items = [
+        {"id": _slug(heading, taken), "heading": heading, "html": Markup(table_html(frame))}
+        for heading, frame in tables
+    ]
+    figure_items = [
+        {"id": _slug(heading, taken), "heading": heading, "caption": caption,
+         "alt": f"{heading}: {caption}" if caption else heading, "src": png_data_uri(png)}
+        for heading, png, caption in figures
+    ]
+    source = TEMPLATE if template is None else Path(template).read_text(encoding="utf-8")
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    html = env.from_string(source).render(title=title, setup=setup_rows, tables=table_items, figures=figure_items)
+    _write_atomic(path, html)

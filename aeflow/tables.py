@@ -1,0 +1,113 @@
+"""Tidy tables: per-model frames and their aggregation into the study's parquet files."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+
+def slug(name: str) -> str:
+    """Class name → column-friendly slug: "T-shirt/top" → "t_shirt_top"."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def _with_params(frame: pd.DataFrame, kind: str, model_id: str, seed: int, params: dict) -> pd.DataFrame:
+    front = {"kind": kind, "model_id": model_id, "seed": int(seed), **params}
+    for i, (key, value) in enumerate(front.items()):
+        frame.insert(i, key, [value] * len(frame))
+    return frame
+
+
+def history_frame(history: list[dict], kind: str, model_id: str, seed: int, params: dict) -> pd.DataFrame:
+    """One row per epoch, split and metric, with the model's hyperparameters."""
+    frame = pd.DataFrame(history, columns=["epoch", "split", "metric", "value"])
+    return _with_params(frame, kind, model_id, seed, params)
+
+
+def metrics_frame(kind: str, model_id: str, seed: int, params: dict, values: dict) -> pd.DataFrame:
+    """One row: the model's identity, hyperparameters and metric values."""
+    return _with_params(pd.DataFrame([values]), kind, model_id, seed, params)
+
+
+def classifier_values(scores: dict, summary: dict, classes: list[str]) -> dict:
+    """Flatten :func:`aeflow.metrics.classification_scores` and a training summary."""
+    values = {
+        "test_loss": scores["loss"],
+        "test_accuracy": scores["accuracy"],
+        "test_macro_f1": scores["macro_f1"],
+    }
+    for name, p, r in zip(classes, scores["precision"], scores["recall"]):
+        values[f"precision_{slug(name)}"] = p
+        values[f"recall_{slug(name)}"] = r
+    return {**values, **summary_values(summary)}
+
+
+def summary_values(summary: dict) -> dict:
+    return {
+        "diverged": bool(summary["diverged"]),
+        "diverged_epoch": summary["diverged_epoch"],
+        "epochs_run": int(summary["epochs_run"]),
+        "train_seconds": float(summary["train_seconds"]),
+    }
+
+
+def confusion_frame(model_id: str, seed: int, params: dict, matrix, classes: list[str]) -> pd.DataFrame:
+    """One row per (true class, predicted class) with its count, zeros included."""
+    rows = [
+        {
+            "true_label": t,
+            "true_name": classes[t],
+            "predicted_label": p,
+            "predicted_name": classes[p],
+            "count": int(matrix[t][p]),
+        }
+        for t in range(len(classes))
+        for p in range(len(classes))
+    ]
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "model_id", model_id)
+    frame.insert(1, "seed", int(seed))
+    frame.insert(2, "initialisation", params.get("initialisation"))
+    return frame
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write a parquet file atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def combine(paths: list[str | Path]) -> pd.DataFrame:
+    """Concatenate per-model parquet files into one table (columns unioned)."""
+    frames = [pd.read_parquet(p) for p in paths]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True, sort=False)
+
+
+def summarise(metrics: pd.DataFrame, by: list[str], values: list[str]) -> pd.DataFrame:
+    """Mean, standard deviation and number of seeds of ``values`` per group of ``by``.
+
+    Diverged runs are counted apart (``diverged`` column) and left out of the means.
+    """
+    ok = metrics[~metrics["diverged"].astype(bool)] if "diverged" in metrics else metrics
+    grouped = ok.groupby(by, dropna=False, sort=True)
+    out = grouped[values].agg(["mean", "std"])
+    out.columns = [f"{v} {stat}" for v, stat in out.columns]
+    out["seeds"] = grouped.size()
+    if "diverged" in metrics:
+        out["diverged"] = metrics.groupby(by, dropna=False)["diverged"].sum().reindex(out.index).fillna(0).astype(int)
+    return out.reset_index()

@@ -1,0 +1,267 @@
+"""The training loop: a plain function over in-memory uint8 tensors.
+
+The whole split lives on the chosen device as uint8; each batch is indexed there
+and scaled to [0, 1]. Losses are summed on the device and read once per epoch.
+Each epoch ends with an atomic, resumable checkpoint when a path is given, so a
+killed job restarts from its last finished epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+
+
+class TrainingError(ValueError):
+    """Bad training options; the message names the option."""
+
+
+def select_device(requested: str = "auto") -> torch.device:
+    """``auto`` → CUDA when available, else the CPU; ``cpu``/``cuda``/``cuda:N`` forced."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainingError(f"device {requested!r} asked for, but CUDA is not available")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def make_optimizer(name: str, parameters, lr: float) -> torch.optim.Optimizer:
+    if name not in OPTIMIZERS:
+        raise TrainingError(f"optimizer {name!r} unknown; allowed: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name]([p for p in parameters if p.requires_grad], lr=lr)
+
+
+def as_input(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [N, 28, 28] → float [N, 1, 28, 28] in [0, 1]."""
+    return images.unsqueeze(1).float().div_(255)
+
+
+def _batch_loss(model, task, images, labels):
+    x = as_input(images)
+    out = model(x)
+    if task == "autoencoder":
+        return F.mse_loss(out, x, reduction="sum") / x[0].numel(), None, out
+    loss = F.cross_entropy(out, labels, reduction="sum")
+    return loss, (out.argmax(1) == labels).sum(), out
+
+
+@torch.no_grad()
+def evaluate_split(model, task, images, labels, batch_size=1000) -> dict:
+    """Mean loss (and accuracy for classifiers) over a split, in eval mode."""
+    was_training = model.training
+    model.eval()
+    total = torch.zeros((), device=images.device)
+    correct = torch.zeros((), device=images.device)
+    for start in range(0, len(images), batch_size):
+        loss, right, _ = _batch_loss(
+            model, task, images[start : start + batch_size], labels[start : start + batch_size]
+        )
+        total += loss
+        if right is not None:
+            correct += right
+    model.train(was_training)
+    out = {"loss": total.item() / len(images)}
+    if task == "classifier":
+        out["accuracy"] = correct.item() / len(images)
+    return out
+
+
+def _save_atomic(obj, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def train(
+    model: nn.Module,
+    data: dict,
+    *,
+    task: str,
+    epochs: int,
+    batch_size: int,
+    optimizer: str,
+    lr: float,
+    seed: int,
+    device: torch.device,
+    checkpoint: str | Path | None = None,
+    fingerprint: dict | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Train ``model`` on ``data`` (a split from :func:`aeflow.data.split`).
+
+    ``task`` is "autoencoder" (MSE to the input) or "classifier" (cross-entropy).
+    Validation is measured in eval mode (dropout off) after every epoch. Training
+    stops at the first epoch whose training loss is not finite and reports it as
+    diverged. Returns ``{"history": [...], "diverged": bool, "diverged_epoch": int
+    or None, "epochs_run": int, "train_seconds": float}``; the model's weights are
+    the last epoch's.
+    """
+    if task not in ("autoencoder", "classifier"):
+        raise TrainingError(f"task {task!r} unknown")
+    n_train = len(data["train_images"])
+    if not 1 <= batch_size <= n_train:
+        raise TrainingError(f"batch_size {batch_size} must be between 1 and {n_train}")
+    if epochs < 1:
+        raise TrainingError(f"epochs must be at least 1, got {epochs}")
+    model.to(device)
+    opt = make_optimizer(optimizer, model.parameters(), lr)
+    train_x = data["train_images"].to(device)
+    train_y = data["train_labels"].to(device)
+    val_x = data["validation_images"].to(device)
+    val_y = data["validation_labels"].to(device)
+
+    state = {"history": [], "epoch": 0, "diverged_epoch": None, "seconds": 0.0}
+    checkpoint = Path(checkpoint) if checkpoint else None
+    if checkpoint is not None and checkpoint.exists():
+        saved = torch.load(checkpoint, weights_only=True, map_location="cpu")
+        if saved.get("fingerprint") == fingerprint:
+            model.load_state_dict(saved["model"])
+            opt.load_state_dict(saved["optimizer"])
+            torch.set_rng_state(saved["rng"])
+            state = saved["state"]
+            log(f"resumed from {checkpoint} after epoch {state['epoch']}")
+        else:
+            log(f"ignoring {checkpoint}: it belongs to other settings")
+
+    model.train()
+    while state["epoch"] < epochs and state["diverged_epoch"] is None:
+        epoch = state["epoch"] + 1
+        started = time.perf_counter()
+        order = torch.randperm(n_train, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+        order = order.to(device)
+        total = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device)
+        for start in range(0, n_train, batch_size):
+            idx = order[start : start + batch_size]
+            loss, right, _ = _batch_loss(model, task, train_x[idx], train_y[idx])
+            opt.zero_grad(set_to_none=True)
+            (loss / len(idx)).backward()
+            opt.step()
+            total += loss.detach()
+            if right is not None:
+                correct += right
+        rows = {"train": {"loss": total.item() / n_train}}
+        if task == "classifier":
+            rows["train"]["accuracy"] = correct.item() / n_train
+        if math.isfinite(rows["train"]["loss"]):
+            rows["validation"] = evaluate_split(model, task, val_x, val_y)
+        else:
+            rows["validation"] = {k: math.nan for k in rows["train"]}
+            state["diverged_epoch"] = epoch
+        seconds = time.perf_counter() - started
+        state["seconds"] += seconds
+        for split, metrics in rows.items():
+            for metric, value in metrics.items():
+                state["history"].append(
+                    {"epoch": epoch, "split": split, "metric": metric, "value": value}
+                )
+        state["epoch"] = epoch
+        log(_epoch_line(epoch, epochs, rows, seconds))
+        if checkpoint is not None:
+            _save_atomic(
+                {
+                    "fingerprint": fingerprint,
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "rng": torch.get_rng_state(),
+                    "state": state,
+                },
+                checkpoint,
+            )
+    if state["diverged_epoch"] is not None:
+        log(f"diverged: training loss not finite at epoch {state['diverged_epoch']}; stopped")
+    return {
+        "history": state["history"],
+        "diverged": state["diverged_epoch"] is not None,
+        "diverged_epoch": state["diverged_epoch"],
+        "epochs_run": state["epoch"],
+        "train_seconds": state["seconds"],
+    }
+
+
+def _epoch_line(epoch, epochs, rows, seconds) -> str:
+    parts = [f"epoch {epoch}/{epochs}"]
+    for split, metrics in rows.items():
+        for metric, value in metrics.items():
+            parts.append(f"{split}_{metric}={value:.5g}")
+    parts.append(f"seconds={seconds:.2f}")
+    return " ".join(parts)
+
+
+
+
+
+def fit_autoencoder(params: dict, data: dict, seed: int, device, checkpoint=None, log=print):
+    """Build seed 000's autoencoder from ``params``, train it, return (model, result)."""
+    from aeflow.models import build_autoencoder
+
+    seed_everything(seed)
+    model = build_autoencoder(params)
+    result = train(
+        model, data, task="autoencoder", epochs=params["epochs"], batch_size=params["batch_size"],
+        optimizer=params["optimizer"], lr=params["lr"], seed=seed, device=device,
+        checkpoint=checkpoint, fingerprint={**params, "seed": seed}, log=log,
+    )
+    return model, result
+
+
+def fit_classifier(params: dict, data: dict, seed: int, device, encoder=None, checkpoint=None, log=print):
+    """Build the classifier, start its encoder from ``encoder`` (an export dict) for
+    ``frozen``/``finetune``, freeze it for ``frozen``, train; return (model, result)."""
+    from aeflow.models import build_classifier, load_encoder_state
+
+    init = params["initialisation"]
+    if (encoder is None) != (init == "scratch"):
+        raise TrainingError(f"initialisation {init!r} needs {'an' if init != 'scratch' else 'no'} encoder")
+    seed_everything(seed)
+    model = build_classifier(params, classes=len(data["classes"]))
+    if encoder is not None:
+        load_encoder_state(model.encoder, encoder, params["architecture"], params["latent"])
+    if init == "frozen":
+        model.freeze_encoder()
+    result = train(
+        model, data, task="classifier", epochs=params["epochs"], batch_size=params["batch_size"],
+        optimizer=params["optimizer"], lr=params["lr"], seed=seed, device=device,
+        checkpoint=checkpoint, fingerprint={**params, "seed": seed}, log=log,
+    )
+    return model, result
+
+
+def model_file(kind: str, model_id: str, seed: int, params: dict, model, result: dict) -> dict:
+    """What a trained model's file holds: weights and plain metadata (weights_only-safe)."""
+    return {
+        "kind": kind,
+        "model_id": model_id,
+        "seed": int(seed),
+        "params": dict(params),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "summary": {k: v for k, v in result.items() if k != "history"},
+    }
+
+
+def save_model(obj: dict, path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _save_atomic(obj, path)

@@ -1,0 +1,34 @@
+# Autoencoder grid: train every configuration once per seed, export its encoder.
+
+
+rule train_autoencoder:
+    input:
+        data=DATASET,
+        code=code("models", "training"),
+    output:
+        model="results/autoencoder/{ae}/seed{seed}/model.pt",
+        history="results/autoencoder/{ae}/seed{seed}/history.parquet",
+    params:
+        hp=lambda w: AUTOENCODERS[w.ae],
+        device=config["device"],
+    log:
+        "logs/autoencoder/{ae}/seed{seed}/train.log",
+    benchmark:
+        "results/benchmarks/train_autoencoder/{ae}_seed{seed}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+    script:
+        "../scripts/train.py"
+
+
+rule export_encoder:
+    input:
+        model="results/autoencoder/{ae}/seed{seed}/model.pt",
+        code=code("models"),
+    output:
+        "results/autoencoder/{ae}/seed{seed}/encoder.pt",
+    log:
+        "logs/autoencoder/{ae}/seed{seed}/export.log",
+    script:
+        "../scripts/export_encoder.py"

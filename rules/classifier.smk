@@ -1,0 +1,23 @@
+# Classifiers: scratch, frozen and fine-tuned encoders, once per configuration and seed.
+
+
+rule train_classifier:
+    input:
+        data=DATASET,
+        encoder=classifier_encoder,
+        code=code("models", "training"),
+    output:
+        model="results/classifier/{clf}/seed{seed}/model.pt",
+        history="results/classifier/{clf}/seed{seed}/history.parquet",
+    params:
+        hp=lambda w: CLASSIFIERS[w.clf],
+        device=config["device"],
+    log:
+        "logs/classifier/{clf}/seed{seed}/train.log",
+    benchmark:
+        "results/benchmarks/train_classifier/{clf}_seed{seed}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+    script:
+        "../scripts/train.py"

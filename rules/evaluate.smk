@@ -1,0 +1,91 @@
+# Evaluation on the test images, then the study's tidy tables.
+
+
+rule evaluate_autoencoder:
+    input:
+        data=DATASET,
+        model="results/autoencoder/{ae}/seed{seed}/model.pt",
+        code=code("models", "metrics", "tables"),
+    output:
+        metrics="results/autoencoder/{ae}/seed{seed}/metrics.parquet",
+        reconstructions="results/autoencoder/{ae}/seed{seed}/reconstructions.pt",
+    params:
+        hp=lambda w: AUTOENCODERS[w.ae],
+        device=config["device"],
+        shown=config["figures"]["reconstructions"],
+    log:
+        "logs/autoencoder/{ae}/seed{seed}/evaluate.log",
+    script:
+        "../scripts/evaluate.py"
+
+
+rule evaluate_classifier:
+    input:
+        data=DATASET,
+        model="results/classifier/{clf}/seed{seed}/model.pt",
+        code=code("models", "metrics", "tables"),
+    output:
+        metrics="results/classifier/{clf}/seed{seed}/metrics.parquet",
+        confusion="results/classifier/{clf}/seed{seed}/confusion.parquet",
+    params:
+        hp=lambda w: CLASSIFIERS[w.clf],
+        device=config["device"],
+    log:
+        "logs/classifier/{clf}/seed{seed}/evaluate.log",
+    script:
+        "../scripts/evaluate.py"
+
+
+rule tables:
+    input:
+        histories=expand(
+            "results/autoencoder/{ae}/seed{seed}/history.parquet",
+            ae=AUTOENCODERS,
+            seed=SEEDS,
+        )
+        + expand(
+            "results/classifier/{clf}/seed{seed}/history.parquet",
+            clf=CLASSIFIERS,
+            seed=SEEDS,
+        ),
+        autoencoder_metrics=expand(
+            "results/autoencoder/{ae}/seed{seed}/metrics.parquet",
+            ae=AUTOENCODERS,
+            seed=SEEDS,
+        ),
+        classifier_metrics=expand(
+            "results/classifier/{clf}/seed{seed}/metrics.parquet",
+            clf=CLASSIFIERS,
+            seed=SEEDS,
+        ),
+        confusion_matrices=expand(
+            "results/classifier/{clf}/seed{seed}/confusion.parquet",
+            clf=CLASSIFIERS,
+            seed=SEEDS,
+        ),
+        code=code("tables"),
+    output:
+        histories=report(
+            "results/tables/histories.parquet",
+            caption=caption("histories"),
+            category="Tables",
+        ),
+        autoencoder_metrics=report(
+            "results/tables/autoencoder_metrics.parquet",
+            caption=caption("autoencoder_metrics"),
+            category="Tables",
+        ),
+        classifier_metrics=report(
+            "results/tables/classifier_metrics.parquet",
+            caption=caption("classifier_metrics"),
+            category="Tables",
+        ),
+        confusion_matrices=report(
+            "results/tables/confusion_matrices.parquet",
+            caption=caption("confusion_matrices"),
+            category="Tables",
+        ),
+    log:
+        "logs/tables.log",
+    script:
+        "../scripts/tables.py"

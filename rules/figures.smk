@@ -1,0 +1,123 @@
+# Figures (PNG) from the tables; each is also an item of Snakemake's report.
+
+
+rule plot_autoencoder_sweep:
+    input:
+        histories="results/tables/histories.parquet",
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/autoencoder_{param}.png",
+            caption=caption("autoencoder_sweep"),
+            category="Autoencoder",
+            labels={"figure": "loss curves by {param}"},
+        ),
+    params:
+        base=AE_BASE,
+    log:
+        "logs/figures/autoencoder_{param}.log",
+    wildcard_constraints:
+        param="|".join(AE_SWEEPS) or "none",
+    script:
+        "../scripts/plot_autoencoder_sweep.py"
+
+
+rule plot_reconstructions:
+    input:
+        reconstructions=expand(
+            "results/autoencoder/{ae}/seed{seed}/reconstructions.pt",
+            ae=AUTOENCODERS,
+            seed=SEEDS[0],
+        ),
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/reconstructions.png",
+            caption=caption("reconstructions"),
+            category="Autoencoder",
+            labels={"figure": "reconstructions"},
+        ),
+    params:
+        labels=[aeflow_grid.describe(p, AE_BASE) for p in AUTOENCODERS.values()],
+    log:
+        "logs/figures/reconstructions.log",
+    script:
+        "../scripts/plot_reconstructions.py"
+
+
+rule plot_classifier_curves:
+    input:
+        histories="results/tables/histories.parquet",
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/classifier_curves.png",
+            caption=caption("classifier_curves"),
+            category="Classifier",
+            labels={"figure": "learning curves by initialisation"},
+        ),
+    params:
+        model_ids=base_classifiers(),
+    log:
+        "logs/figures/classifier_curves.log",
+    script:
+        "../scripts/plot_classifier_curves.py"
+
+
+rule plot_classifier_sweep:
+    input:
+        histories="results/tables/histories.parquet",
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/classifier_{init}_{param}.png",
+            caption=caption("classifier_sweep"),
+            category="Classifier",
+            labels={"figure": "{init} classifier by {param}"},
+        ),
+    params:
+        base=lambda w: {**CLF_BASE, "initialisation": w.init},
+    log:
+        "logs/figures/classifier_{init}_{param}.log",
+    wildcard_constraints:
+        param="|".join(CLF_SWEEPS) or "none",
+    script:
+        "../scripts/plot_classifier_sweep.py"
+
+
+rule plot_confusion_matrices:
+    input:
+        confusion="results/tables/confusion_matrices.parquet",
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/confusion_matrices.png",
+            caption=caption("confusion_matrices_figure"),
+            category="Classifier",
+            labels={"figure": "confusion matrices"},
+        ),
+    params:
+        model_ids=base_classifiers(),
+    log:
+        "logs/figures/confusion_matrices.log",
+    script:
+        "../scripts/plot_confusion_matrices.py"
+
+
+rule plot_test_accuracy:
+    input:
+        metrics="results/tables/classifier_metrics.parquet",
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/test_accuracy.png",
+            caption=caption("test_accuracy"),
+            category="Classifier",
+            labels={"figure": "test accuracy by initialisation"},
+        ),
+    params:
+        model_ids=base_classifiers(),
+    log:
+        "logs/figures/test_accuracy.log",
+    script:
+        "../scripts/plot_test_accuracy.py"

@@ -1,0 +1,44 @@
+# The study's one-page HTML report (figures embedded) from the tables and figures.
+
+
+rule report:
+    input:
+        figures=FIGURES,
+        autoencoder_metrics="results/tables/autoencoder_metrics.parquet",
+        classifier_metrics="results/tables/classifier_metrics.parquet",
+        code=code("report", "tables"),
+    output:
+        report(
+            "results/report.html",
+            caption=caption("report_page"),
+            category="Report",
+        ),
+    params:
+        setup={
+            "Data": (
+                f"Fashion-MNIST, validation {DATA['validation_size']} of the 60 000 "
+                f"training images (split seed {DATA['split_seed']})"
+                + (f"; stratified subset {dict(DATA['subset'])}" if DATA.get("subset") else "")
+            ),
+            "Replicate seeds": ", ".join(map(str, SEEDS)),
+            "Device": config["device"],
+            "Autoencoder base": aeflow_grid.describe(AE_BASE, {}),
+            "Autoencoder sweeps": "; ".join(
+                f"{k}: {v}" for k, v in (config["autoencoder"].get("sweeps") or {}).items()
+            )
+            or "none",
+            "Autoencoder configurations": len(AUTOENCODERS),
+            "Classifier base": aeflow_grid.describe(CLF_BASE, {}),
+            "Classifier initialisations": ", ".join(INITIALISATIONS),
+            "Classifier sweeps": "; ".join(
+                f"{k}: {v}" for k, v in (config["classifier"].get("sweeps") or {}).items()
+            )
+            or "none",
+            "Classifier configurations": len(CLASSIFIERS),
+        },
+        captions=[caption_text(figure_caption(f)) for f in FIGURES],
+        base_classifiers=base_classifiers(),
+    log:
+        "logs/report.log",
+    script:
+        "../scripts/report.py"

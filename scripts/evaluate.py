@@ -1,0 +1,39 @@
+"""Test-set metrics of one trained model (both evaluation rules)."""
+
+import torch
+
+from aeflow import data, metrics, models, tables, training
+from aeflow.logs import job_logger
+
+log = job_logger(snakemake.log[0])
+dataset = data.load(snakemake.input.data)
+classes = dataset["classes"]
+device = training.select_device(snakemake.params.device)
+model, saved = models.load_trained(snakemake.input.model, dict(snakemake.params.hp), len(classes))
+model.to(device)
+images = dataset["test_images"].to(device)
+labels = dataset["test_labels"]
+summary = tables.summary_values(saved["summary"])
+identity = (saved["kind"], saved["model_id"], saved["seed"], saved["params"])
+
+if saved["kind"] == "autoencoder":
+    values = {"test_mse": metrics.reconstruction_mse(model, images), **summary}
+    shown = snakemake.params.shown
+    torch.save(
+        {
+            "originals": dataset["test_images"][:shown].clone(),
+            "reconstructions": metrics.reconstruct(model, images[:shown]).cpu(),
+        },
+        snakemake.output.reconstructions,
+    )
+    log(f"test MSE {values['test_mse']:.5f}")
+else:
+    scores = metrics.classification_scores(metrics.predict(model, images), labels)
+    values = tables.classifier_values(scores, saved["summary"], classes)
+    tables.write_parquet(
+        tables.confusion_frame(saved["model_id"], saved["seed"], saved["params"], scores["confusion"], classes),
+        snakemake.output.confusion,
+    )
+    log(f"test accuracy {values['test_accuracy']:.4f}, macro-F1 {values['test_macro_f1']:.4f}")
+
+tables.write_parquet(tables.metrics_frame(*identity, values), snakemake.output.metrics)

@@ -1,0 +1,11 @@
+"""Classifier loss curves for one swept hyperparameter and one initialisation."""
+
+import pandas as pd
+
+from aeflow import plots
+from aeflow.logs import job_logger
+
+log = job_logger(snakemake.log[0])
+histories = pd.read_parquet(snakemake.input.histories)
+plots.sweep_curves(histories, "classifier", snakemake.params.base, snakemake.wildcards.param, snakemake.output[0])
+log(f"wrote {snakemake.output[0]}")

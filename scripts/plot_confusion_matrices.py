@@ -1,0 +1,11 @@
+"""Confusion matrices of the base classifiers, side by side."""
+
+import pandas as pd
+
+from aeflow import plots
+from aeflow.logs import job_logger
+
+log = job_logger(snakemake.log[0])
+confusion = pd.read_parquet(snakemake.input.confusion)
+plots.confusion_matrices(confusion, snakemake.params.model_ids, snakemake.output[0])
+log(f"wrote {snakemake.output[0]}")
