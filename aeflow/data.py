@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import tempfile
 import urllib.request
 import zlib
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import torch
 from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
+
+from aeflow import files
 
 IDX_MAGIC = {"images": 2051, "labels": 2049}
 IMAGE_SHAPE = (28, 28)
@@ -65,20 +66,6 @@ def _read_source(source: str, name: str) -> bytes:
     return path.read_bytes()
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write bytes to ``path`` through a temporary file in the same folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def fetch(name: str, sources: list[str], dest: str | Path, md5=None, sha256=None) -> str:
     """Copy ``name`` from the first source that has it with the right checksum.
 
@@ -94,7 +81,7 @@ def fetch(name: str, sources: list[str], dest: str | Path, md5=None, sha256=None
         except (OSError, DataError, ValueError) as err:
             tried.append(f"  {source}: {err}")
             continue
-        write_atomic(dest, raw)
+        files.write_bytes(dest, raw)
         return source
     raise DataError(
         f"could not fetch {name}: no source had it with the expected checksum.\n"
@@ -120,7 +107,9 @@ def read_idx(path: str | Path, kind: str) -> torch.Tensor:
         try:
             tensor = read_sn3_pascalvincent_tensor(tmp.name, strict=True)
         except (AssertionError, RuntimeError, ValueError) as err:
-            raise DataError(f"{path}: malformed IDX {kind} file (size does not match header)") from err
+            raise DataError(
+                f"{path}: malformed IDX {kind} file (size does not match header)"
+            ) from err
     if tensor.dtype != torch.uint8:
         raise DataError(f"{path}: expected unsigned bytes, got {tensor.dtype}")
     if kind == "images" and tuple(tensor.shape[1:]) != IMAGE_SHAPE:
@@ -172,7 +161,10 @@ def split(
     order = torch.randperm(len(train_images), generator=generator)
     parts = {
         "train": (train_images[order[validation_size:]], train_labels[order[validation_size:]]),
-        "validation": (train_images[order[:validation_size]], train_labels[order[:validation_size]]),
+        "validation": (
+            train_images[order[:validation_size]],
+            train_labels[order[:validation_size]],
+        ),
         "test": (test_images, test_labels),
     }
     out = {"classes": list(classes)}
@@ -187,16 +179,7 @@ def split(
 
 def save(dataset: dict, path: str | Path) -> None:
     """Save the split as one ``.pt`` file (uint8 images), written atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        torch.save(dataset, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    files.save_torch(dataset, path)
 
 
 def load(path: str | Path) -> dict:

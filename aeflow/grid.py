@@ -73,8 +73,7 @@ def expand(base: dict, sweeps: dict, configurations: list, where: str) -> list[d
     for key, values in (sweeps or {}).items():
         if key not in base:
             raise GridError(
-                f"{where}.sweeps.{key}: unknown hyperparameter; "
-                f"allowed: {', '.join(sorted(base))}"
+                f"{where}.sweeps.{key}: unknown hyperparameter; allowed: {', '.join(sorted(base))}"
             )
         if not values:
             raise GridError(f"{where}.sweeps.{key}: empty sweep (give at least one value)")
@@ -132,9 +131,7 @@ def classifier_grid(cfg: dict, ae_base: dict, autoencoders: dict[str, dict]) -> 
         for params in grid:
             ae_id = None
             if init != "scratch":
-                wanted = canonical(
-                    {**ae_base, "latent": params["latent"], **overrides}
-                )
+                wanted = canonical({**ae_base, "latent": params["latent"], **overrides})
                 ae_id = ids_by_params.get(json.dumps(wanted, sort_keys=True))
                 if ae_id is None:
                     raise GridError(

@@ -13,7 +13,10 @@ def reconstruct(model, images: torch.Tensor, batch_size: int = 1000) -> torch.Te
     """Reconstructions in [0, 1] (float, [N, 28, 28]) of uint8 images, in eval mode."""
     model.eval()
     return torch.cat(
-        [model(as_input(images[i : i + batch_size])).squeeze(1) for i in range(0, len(images), batch_size)]
+        [
+            model(as_input(images[i : i + batch_size])).squeeze(1)
+            for i in range(0, len(images), batch_size)
+        ]
     )
 
 
@@ -32,7 +35,9 @@ def reconstruction_mse(model, images: torch.Tensor, batch_size: int = 1000) -> f
 def predict(model, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Logits ([N, classes]) in eval mode."""
     model.eval()
-    return torch.cat([model(as_input(images[i : i + batch_size])) for i in range(0, len(images), batch_size)])
+    return torch.cat(
+        [model(as_input(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
+    )
 
 
 def confusion_matrix(labels: torch.Tensor, predicted: torch.Tensor, classes: int) -> torch.Tensor:
@@ -55,7 +60,9 @@ def classification_scores(logits: torch.Tensor, labels: torch.Tensor) -> dict:
     precision = torch.where(predicted > 0, tp / predicted.clamp(min=1), torch.zeros_like(tp))
     recall = torch.where(actual > 0, tp / actual.clamp(min=1), torch.zeros_like(tp))
     denom = precision + recall
-    f1 = torch.where(denom > 0, 2 * precision * recall / denom.clamp(min=1e-12), torch.zeros_like(tp))
+    f1 = torch.where(
+        denom > 0, 2 * precision * recall / denom.clamp(min=1e-12), torch.zeros_like(tp)
+    )
     return {
         "loss": F.cross_entropy(logits, labels).item(),
         "accuracy": (tp.sum() / len(labels)).item(),

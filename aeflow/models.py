@@ -155,7 +155,9 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         return torch.load(path, weights_only=True, map_location="cpu")
     except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise ModelError(f"{path}: not a loadable aeflow checkpoint ({type(err).__name__}: {err})") from err
+        raise ModelError(
+            f"{path}: not a loadable aeflow checkpoint ({type(err).__name__}: {err})"
+        ) from err
 
 
 def load_encoder_state(
@@ -163,7 +165,9 @@ def load_encoder_state(
 ) -> None:
     """Load exported encoder weights into ``encoder`` after checking they fit."""
     if export.get("format") != ENCODER_FORMAT:
-        raise ModelError(f"{source}: not an aeflow encoder export (format {export.get('format')!r})")
+        raise ModelError(
+            f"{source}: not an aeflow encoder export (format {export.get('format')!r})"
+        )
     if export["architecture"] != architecture or export["latent"] != latent:
         raise ModelError(
             f"{source}: encoder is {export['architecture']!r} with latent {export['latent']}, "
@@ -172,7 +176,9 @@ def load_encoder_state(
     try:
         encoder.load_state_dict(export["state_dict"])
     except RuntimeError as err:
-        raise ModelError(f"{source}: weights do not fit the {architecture} encoder ({err})") from err
+        raise ModelError(
+            f"{source}: weights do not fit the {architecture} encoder ({err})"
+        ) from err
 
 
 def load_encoder(path: str | Path, dropout: float = 0.0) -> nn.Module:

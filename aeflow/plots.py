@@ -51,7 +51,9 @@ def _matches(column, wanted):
         return column.isna()
     if isinstance(wanted, (int, float, np.number)) and not isinstance(wanted, bool):
         numeric = pd.to_numeric(column, errors="coerce").astype(float)
-        return pd.Series(np.isclose(numeric, float(wanted), rtol=1e-6, atol=1e-12), index=column.index)
+        return pd.Series(
+            np.isclose(numeric, float(wanted), rtol=1e-6, atol=1e-12), index=column.index
+        )
     return column.astype(object) == wanted
 
 
@@ -75,26 +77,43 @@ def _mean_over_seeds(runs):
 
 
 def _draw_curve(ax, curve, color, linestyle, band):
-    (line,) = ax.plot(curve["epoch"], curve["mean"], color=color, linestyle=linestyle,
-                      marker="o" if len(curve) == 1 else None, markersize=4)
+    (line,) = ax.plot(
+        curve["epoch"],
+        curve["mean"],
+        color=color,
+        linestyle=linestyle,
+        marker="o" if len(curve) == 1 else None,
+        markersize=4,
+    )
     if band and (curve["n"] > 1).any():
-        ax.fill_between(curve["epoch"], curve["low"], curve["high"], color=color, alpha=0.15, linewidth=0)
+        ax.fill_between(
+            curve["epoch"], curve["low"], curve["high"], color=color, alpha=0.15, linewidth=0
+        )
     return line
 
 
 def _diverged_note(diverged, n_runs):
     if not diverged:
         return ""
-    return " (diverged)" if len(diverged) == n_runs else f" (diverged: {len(diverged)}/{n_runs} seeds)"
+    return (
+        " (diverged)" if len(diverged) == n_runs else f" (diverged: {len(diverged)}/{n_runs} seeds)"
+    )
 
 
 def _split_legend_handles():
-    return [Line2D([], [], color="black", linestyle=style, label=split) for split, style in SPLIT_STYLE.items()]
+    return [
+        Line2D([], [], color="black", linestyle=style, label=split)
+        for split, style in SPLIT_STYLE.items()
+    ]
 
 
 def _maybe_log(ax, curves):
     """Log-scale y when the positive finite values span more than one decade."""
-    values = pd.concat([c[["low", "high", "mean"]] for c in curves if len(c)], ignore_index=True) if curves else None
+    values = (
+        pd.concat([c[["low", "high", "mean"]] for c in curves if len(c)], ignore_index=True)
+        if curves
+        else None
+    )
     if values is None or values.empty:
         return
     values = values.to_numpy().ravel()
@@ -183,8 +202,9 @@ def reconstructions_grid(originals, reconstructions, path):
     rows = {"original": _as_images(originals)}
     rows.update({label: _as_images(images) for label, images in reconstructions.items()})
     k = rows["original"].shape[0]
-    fig, axes = plt.subplots(len(rows), 1, figsize=(max(4.0, 0.55 * k + 1.5), 0.75 * len(rows) + 0.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), 1, figsize=(max(4.0, 0.55 * k + 1.5), 0.75 * len(rows) + 0.6), squeeze=False
+    )
     for ax, (label, images) in zip(axes[:, 0], rows.items()):
         grid = make_grid(images, nrow=k, padding=2, pad_value=1.0)[0]
         ax.imshow(grid.numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
@@ -212,16 +232,23 @@ def classifier_curves(histories, model_ids, path):
         diverged_runs = set()
         for metric, ax, scale in (("loss", ax_loss, 1.0), ("accuracy", ax_acc, 100.0)):
             for split, style in SPLIT_STYLE.items():
-                curve, diverged = _mean_over_seeds(runs[(runs["metric"] == metric) & (runs["split"] == split)])
+                curve, diverged = _mean_over_seeds(
+                    runs[(runs["metric"] == metric) & (runs["split"] == split)]
+                )
                 diverged_runs |= diverged
                 if len(curve):
                     curve[["mean", "low", "high"]] *= scale
                     _draw_curve(ax, curve, color, style, band=n_seeds > 1)
                     if metric == "loss":
                         loss_curves.append(curve)
-        handles.append(Line2D([], [], color=color, label=label + _diverged_note(diverged_runs, n_seeds)))
+        handles.append(
+            Line2D([], [], color=color, label=label + _diverged_note(diverged_runs, n_seeds))
+        )
     _maybe_log(ax_loss, loss_curves)
-    for ax, name, ylabel in ((ax_loss, "Loss", "cross-entropy loss"), (ax_acc, "Accuracy", "accuracy (%)")):
+    for ax, name, ylabel in (
+        (ax_loss, "Loss", "cross-entropy loss"),
+        (ax_acc, "Accuracy", "accuracy (%)"),
+    ):
         ax.set_title(f"{name} vs epoch")
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
@@ -237,8 +264,9 @@ def _confusion_table(confusion, model_id):
     if rows.empty:
         raise ValueError(f"no confusion rows for model_id {model_id!r}")
     names = rows.drop_duplicates("true_label").set_index("true_label")["true_name"].sort_index()
-    table = rows.pivot_table(index="true_label", columns="predicted_label", values="count",
-                             aggfunc="sum", fill_value=0)
+    table = rows.pivot_table(
+        index="true_label", columns="predicted_label", values="count", aggfunc="sum", fill_value=0
+    )
     table = table.reindex(index=names.index, columns=names.index, fill_value=0)
     table.index = list(names)
     table.columns = list(names)
@@ -254,10 +282,24 @@ def confusion_matrices(confusion, model_ids, path, normalize=True):
     for i, (ax, (label, counts)) in enumerate(zip(axes[0], tables.items())):
         total = counts.to_numpy().sum()
         accuracy = 100.0 * np.trace(counts.to_numpy()) / total if total else float("nan")
-        shown = counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0) * 100 if normalize else counts
-        sns.heatmap(shown, ax=ax, annot=True, fmt=".1f" if normalize else "d", annot_kws={"fontsize": 7},
-                    cmap="Blues", vmin=0, vmax=vmax, square=True, cbar=i == n - 1,
-                    cbar_kws={"label": "% of true class" if normalize else "count", "shrink": 0.8})
+        shown = (
+            counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0) * 100
+            if normalize
+            else counts
+        )
+        sns.heatmap(
+            shown,
+            ax=ax,
+            annot=True,
+            fmt=".1f" if normalize else "d",
+            annot_kws={"fontsize": 7},
+            cmap="Blues",
+            vmin=0,
+            vmax=vmax,
+            square=True,
+            cbar=i == n - 1,
+            cbar_kws={"label": "% of true class" if normalize else "count", "shrink": 0.8},
+        )
         ax.set_title(f"{label} (accuracy {accuracy:.2f} %)")
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class" if i == 0 else "")
@@ -267,15 +309,32 @@ def confusion_matrices(confusion, model_ids, path, normalize=True):
             tick.set_ha("right")
     n_seeds = confusion["seed"].nunique()
     unit = "row-normalised, % of true class" if normalize else "counts"
-    fig.suptitle(f"Test-set confusion matrices (summed over {n_seeds} seed{'s' * (n_seeds != 1)}, {unit})")
+    fig.suptitle(
+        f"Test-set confusion matrices (summed over {n_seeds} seed{'s' * (n_seeds != 1)}, {unit})"
+    )
     _save(fig, path)
 
 
 # ---------------------------------------------------------------- accuracy by group
 
 # Two-sided 95 % Student-t quantiles by degrees of freedom (no scipy dependency).
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
-         10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042}
+_T975 = {
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    6: 2.447,
+    7: 2.365,
+    8: 2.306,
+    9: 2.262,
+    10: 2.228,
+    12: 2.179,
+    15: 2.131,
+    20: 2.086,
+    25: 2.060,
+    30: 2.042,
+}
 
 
 def _t975(dof):
@@ -288,7 +347,9 @@ def _mean_ci(values):
     values = np.asarray(values, dtype=float)
     if len(values) < 2:
         return float(values.mean()) if len(values) else float("nan"), 0.0
-    return float(values.mean()), _t975(len(values) - 1) * float(values.std(ddof=1)) / math.sqrt(len(values))
+    return float(values.mean()), _t975(len(values) - 1) * float(values.std(ddof=1)) / math.sqrt(
+        len(values)
+    )
 
 
 def _title_case(name):
@@ -300,9 +361,15 @@ def accuracy_by_group(metrics, group, path, value="test_accuracy"):
     percent = "accuracy" in value or "f1" in value
     data = metrics[[group, value]].copy()
     data[value] = data[value].astype(float) * (100.0 if percent else 1.0)
-    diverged = metrics["diverged"].fillna(False).astype(bool) if "diverged" in metrics else pd.Series(False, data.index)
+    diverged = (
+        metrics["diverged"].fillna(False).astype(bool)
+        if "diverged" in metrics
+        else pd.Series(False, data.index)
+    )
     present = list(data[group].dropna().unique())
-    order = [g for g in INITIALISATION_ORDER if g in present] + sorted(g for g in present if g not in INITIALISATION_ORDER)
+    order = [g for g in INITIALISATION_ORDER if g in present] + sorted(
+        g for g in present if g not in INITIALISATION_ORDER
+    )
     data[group] = pd.Categorical(data[group], categories=order)
     ok = data[~diverged & np.isfinite(data[value])]
     bad = data[diverged & np.isfinite(data[value])]
@@ -310,16 +377,30 @@ def accuracy_by_group(metrics, group, path, value="test_accuracy"):
     fig, ax = plt.subplots(figsize=(max(4.5, 1.6 * len(order) + 2), 4.5))
     handles = []
     if len(ok):
-        sns.stripplot(data=ok, x=group, y=value, order=order, ax=ax, color="tab:blue", size=6, jitter=0.1, alpha=0.8)
+        sns.stripplot(
+            data=ok,
+            x=group,
+            y=value,
+            order=order,
+            ax=ax,
+            color="tab:blue",
+            size=6,
+            jitter=0.1,
+            alpha=0.8,
+        )
         handles.append(Line2D([], [], marker="o", color="tab:blue", linestyle="", label="one seed"))
     if len(bad):
         positions = bad[group].cat.codes.to_numpy()
         ax.scatter(positions, bad[value], marker="x", color="tab:red", s=50, zorder=3)
-        handles.append(Line2D([], [], marker="x", color="tab:red", linestyle="", label="diverged (excluded)"))
+        handles.append(
+            Line2D([], [], marker="x", color="tab:red", linestyle="", label="diverged (excluded)")
+        )
     for i, name in enumerate(order):
         mean, half = _mean_ci(ok.loc[ok[group] == name, value])
         if np.isfinite(mean):
-            ax.errorbar(i + 0.25, mean, yerr=half, fmt="D", color="black", capsize=5, markersize=6, zorder=4)
+            ax.errorbar(
+                i + 0.25, mean, yerr=half, fmt="D", color="black", capsize=5, markersize=6, zorder=4
+            )
     handles.append(Line2D([], [], marker="D", color="black", label="mean ± 95 % CI"))
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels(order)

@@ -2,15 +2,17 @@
 
 import base64
 import math
-import os
+
 import re
-import tempfile
+
 from pathlib import Path
 
 import jinja2
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
+
+from aeflow import files
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -118,9 +120,12 @@ def _float_formatter(column):
 
 def table_html(frame):
     """One DataFrame as an HTML table (escaped, no index, floats formatted)."""
-    formatters = {c: _float_formatter(c) for c in frame.columns if pd.api.types.is_float_dtype(frame[c])}
-    return frame.to_html(index=False, border=0, formatters=formatters, na_rep="–", escape=True,
-                         classes="data")
+    formatters = {
+        c: _float_formatter(c) for c in frame.columns if pd.api.types.is_float_dtype(frame[c])
+    }
+    return frame.to_html(
+        index=False, border=0, formatters=formatters, na_rep="–", escape=True, classes="data"
+    )
 
 
 def png_data_uri(path):
@@ -129,19 +134,6 @@ def png_data_uri(path):
     if not data.startswith(PNG_MAGIC):
         raise ValueError(f"{path} is not a PNG file")
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-
-
-def _write_atomic(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def build_report(path, title, setup, tables, figures, template=None):
@@ -153,17 +145,26 @@ def build_report(path, title, setup, tables, figures, template=None):
     template: optional path to a jinja2 template receiving the same variables as TEMPLATE
     """
     taken = {"contents", "setup"}
-    setup_rows = [(str(k), _format_value(v)) for k, v in (setup.items() if hasattr(setup, "items") else setup)]
+    setup_rows = [
+        (str(k), _format_value(v)) for k, v in (setup.items() if hasattr(setup, "items") else setup)
+    ]
     table_items = [
         {"id": _slug(heading, taken), "heading": heading, "html": Markup(table_html(frame))}
         for heading, frame in tables
     ]
     figure_items = [
-        {"id": _slug(heading, taken), "heading": heading, "caption": caption,
-         "alt": f"{heading}: {caption}" if caption else heading, "src": png_data_uri(png)}
+        {
+            "id": _slug(heading, taken),
+            "heading": heading,
+            "caption": caption,
+            "alt": f"{heading}: {caption}" if caption else heading,
+            "src": png_data_uri(png),
+        }
         for heading, png, caption in figures
     ]
     source = TEMPLATE if template is None else Path(template).read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    html = env.from_string(source).render(title=title, setup=setup_rows, tables=table_items, figures=figure_items)
-    _write_atomic(path, html)
+    html = env.from_string(source).render(
+        title=title, setup=setup_rows, tables=table_items, figures=figure_items
+    )
+    files.write_text(path, html)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from aeflow import files
 
 
 def slug(name: str) -> str:
@@ -15,14 +15,18 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
-def _with_params(frame: pd.DataFrame, kind: str, model_id: str, seed: int, params: dict) -> pd.DataFrame:
+def _with_params(
+    frame: pd.DataFrame, kind: str, model_id: str, seed: int, params: dict
+) -> pd.DataFrame:
     front = {"kind": kind, "model_id": model_id, "seed": int(seed), **params}
     for i, (key, value) in enumerate(front.items()):
         frame.insert(i, key, [value] * len(frame))
     return frame
 
 
-def history_frame(history: list[dict], kind: str, model_id: str, seed: int, params: dict) -> pd.DataFrame:
+def history_frame(
+    history: list[dict], kind: str, model_id: str, seed: int, params: dict
+) -> pd.DataFrame:
     """One row per epoch, split and metric, with the model's hyperparameters."""
     frame = pd.DataFrame(history, columns=["epoch", "split", "metric", "value"])
     return _with_params(frame, kind, model_id, seed, params)
@@ -47,7 +51,9 @@ def classifier_values(scores: dict, summary: dict, classes: list[str]) -> dict:
 
 
 def summary_values(summary: dict) -> dict:
+    """Training summary columns: final losses, divergence, epochs run, seconds."""
     return {
+        **{k: float(v) for k, v in sorted(summary.items()) if k.startswith("final_")},
         "diverged": bool(summary["diverged"]),
         "diverged_epoch": summary["diverged_epoch"],
         "epochs_run": int(summary["epochs_run"]),
@@ -55,7 +61,9 @@ def summary_values(summary: dict) -> dict:
     }
 
 
-def confusion_frame(model_id: str, seed: int, params: dict, matrix, classes: list[str]) -> pd.DataFrame:
+def confusion_frame(
+    model_id: str, seed: int, params: dict, matrix, classes: list[str]
+) -> pd.DataFrame:
     """One row per (true class, predicted class) with its count, zeros included."""
     rows = [
         {
@@ -77,16 +85,8 @@ def confusion_frame(model_id: str, seed: int, params: dict, matrix, classes: lis
 
 def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
     """Write a parquet file atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
+    with files.atomic_output(path) as tmp:
         frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def combine(paths: list[str | Path]) -> pd.DataFrame:
@@ -109,5 +109,11 @@ def summarise(metrics: pd.DataFrame, by: list[str], values: list[str]) -> pd.Dat
     out.columns = [f"{v} {stat}" for v, stat in out.columns]
     out["seeds"] = grouped.size()
     if "diverged" in metrics:
-        out["diverged"] = metrics.groupby(by, dropna=False)["diverged"].sum().reindex(out.index).fillna(0).astype(int)
+        out["diverged"] = (
+            metrics.groupby(by, dropna=False)["diverged"]
+            .sum()
+            .reindex(out.index)
+            .fillna(0)
+            .astype(int)
+        )
     return out.reset_index()

@@ -9,9 +9,7 @@ killed job restarts from its last finished epoch.
 from __future__ import annotations
 
 import math
-import os
 import random
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -19,6 +17,8 @@ from typing import Callable
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from aeflow import files
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
@@ -83,17 +83,6 @@ def evaluate_split(model, task, images, labels, batch_size=1000) -> dict:
     return out
 
 
-def _save_atomic(obj, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def train(
     model: nn.Module,
     data: dict,
@@ -149,7 +138,9 @@ def train(
     while state["epoch"] < epochs and state["diverged_epoch"] is None:
         epoch = state["epoch"] + 1
         started = time.perf_counter()
-        order = torch.randperm(n_train, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+        order = torch.randperm(
+            n_train, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)
+        )
         order = order.to(device)
         total = torch.zeros((), device=device)
         correct = torch.zeros((), device=device)
@@ -180,7 +171,7 @@ def train(
         state["epoch"] = epoch
         log(_epoch_line(epoch, epochs, rows, seconds))
         if checkpoint is not None:
-            _save_atomic(
+            files.save_torch(
                 {
                     "fingerprint": fingerprint,
                     "model": model.state_dict(),
@@ -192,7 +183,13 @@ def train(
             )
     if state["diverged_epoch"] is not None:
         log(f"diverged: training loss not finite at epoch {state['diverged_epoch']}; stopped")
+    final = {
+        f"final_{row['split']}_{row['metric']}": row["value"]
+        for row in state["history"]
+        if row["epoch"] == state["epoch"]
+    }
     return {
+        **final,
         "history": state["history"],
         "diverged": state["diverged_epoch"] is not None,
         "diverged_epoch": state["diverged_epoch"],
@@ -210,9 +207,6 @@ def _epoch_line(epoch, epochs, rows, seconds) -> str:
     return " ".join(parts)
 
 
-
-
-
 def fit_autoencoder(params: dict, data: dict, seed: int, device, checkpoint=None, log=print):
     """Build seed 000's autoencoder from ``params``, train it, return (model, result)."""
     from aeflow.models import build_autoencoder
@@ -220,21 +214,34 @@ def fit_autoencoder(params: dict, data: dict, seed: int, device, checkpoint=None
     seed_everything(seed)
     model = build_autoencoder(params)
     result = train(
-        model, data, task="autoencoder", epochs=params["epochs"], batch_size=params["batch_size"],
-        optimizer=params["optimizer"], lr=params["lr"], seed=seed, device=device,
-        checkpoint=checkpoint, fingerprint={**params, "seed": seed}, log=log,
+        model,
+        data,
+        task="autoencoder",
+        epochs=params["epochs"],
+        batch_size=params["batch_size"],
+        optimizer=params["optimizer"],
+        lr=params["lr"],
+        seed=seed,
+        device=device,
+        checkpoint=checkpoint,
+        fingerprint={**params, "seed": seed},
+        log=log,
     )
     return model, result
 
 
-def fit_classifier(params: dict, data: dict, seed: int, device, encoder=None, checkpoint=None, log=print):
+def fit_classifier(
+    params: dict, data: dict, seed: int, device, encoder=None, checkpoint=None, log=print
+):
     """Build the classifier, start its encoder from ``encoder`` (an export dict) for
     ``frozen``/``finetune``, freeze it for ``frozen``, train; return (model, result)."""
     from aeflow.models import build_classifier, load_encoder_state
 
     init = params["initialisation"]
     if (encoder is None) != (init == "scratch"):
-        raise TrainingError(f"initialisation {init!r} needs {'an' if init != 'scratch' else 'no'} encoder")
+        raise TrainingError(
+            f"initialisation {init!r} needs {'an' if init != 'scratch' else 'no'} encoder"
+        )
     seed_everything(seed)
     model = build_classifier(params, classes=len(data["classes"]))
     if encoder is not None:
@@ -242,9 +249,18 @@ def fit_classifier(params: dict, data: dict, seed: int, device, encoder=None, ch
     if init == "frozen":
         model.freeze_encoder()
     result = train(
-        model, data, task="classifier", epochs=params["epochs"], batch_size=params["batch_size"],
-        optimizer=params["optimizer"], lr=params["lr"], seed=seed, device=device,
-        checkpoint=checkpoint, fingerprint={**params, "seed": seed}, log=log,
+        model,
+        data,
+        task="classifier",
+        epochs=params["epochs"],
+        batch_size=params["batch_size"],
+        optimizer=params["optimizer"],
+        lr=params["lr"],
+        seed=seed,
+        device=device,
+        checkpoint=checkpoint,
+        fingerprint={**params, "seed": seed},
+        log=log,
     )
     return model, result
 
@@ -262,6 +278,4 @@ def model_file(kind: str, model_id: str, seed: int, params: dict, model, result:
 
 
 def save_model(obj: dict, path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _save_atomic(obj, path)
+    files.save_torch(obj, path)

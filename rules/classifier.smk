@@ -3,9 +3,7 @@
 
 rule train_classifier:
     input:
-        data=DATASET,
-        encoder=classifier_encoder,
-        code=code("models", "training"),
+        unpack(classifier_inputs),
     output:
         model="results/classifier/{clf}/seed{seed}/model.pt",
         history="results/classifier/{clf}/seed{seed}/history.parquet",

@@ -63,12 +63,13 @@ def base_classifiers():
     return {init: base_classifier(init) for init in INITIALISATIONS}
 
 
-def classifier_encoder(wildcards):
-    """The exported encoder a pretrained classifier starts from (none for scratch)."""
+def classifier_inputs(wildcards):
+    """Data, code and, for a pretrained classifier, the encoder it starts from."""
+    inputs = {"data": DATASET, "code": code("models", "training")}
     ae_id = CLASSIFIERS[wildcards.clf]["autoencoder_id"]
-    if ae_id is None:
-        return []
-    return f"results/autoencoder/{ae_id}/seed{wildcards.seed}/encoder.pt"
+    if ae_id is not None:
+        inputs["encoder"] = f"results/autoencoder/{ae_id}/seed{wildcards.seed}/encoder.pt"
+    return inputs
 
 
 def caption(name):

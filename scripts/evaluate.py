@@ -31,7 +31,9 @@ else:
     scores = metrics.classification_scores(metrics.predict(model, images), labels)
     values = tables.classifier_values(scores, saved["summary"], classes)
     tables.write_parquet(
-        tables.confusion_frame(saved["model_id"], saved["seed"], saved["params"], scores["confusion"], classes),
+        tables.confusion_frame(
+            saved["model_id"], saved["seed"], saved["params"], scores["confusion"], classes
+        ),
         snakemake.output.confusion,
     )
     log(f"test accuracy {values['test_accuracy']:.4f}, macro-F1 {values['test_macro_f1']:.4f}")

@@ -7,5 +7,7 @@ from aeflow.logs import job_logger
 
 log = job_logger(snakemake.log[0])
 histories = pd.read_parquet(snakemake.input.histories)
-plots.sweep_curves(histories, "autoencoder", snakemake.params.base, snakemake.wildcards.param, snakemake.output[0])
+plots.sweep_curves(
+    histories, "autoencoder", snakemake.params.base, snakemake.wildcards.param, snakemake.output[0]
+)
 log(f"wrote {snakemake.output[0]}")

@@ -12,15 +12,44 @@ ae = pd.read_parquet(snakemake.input.autoencoder_metrics)
 clf = pd.read_parquet(snakemake.input.classifier_metrics)
 base_ids = list(snakemake.params.base_classifiers.values())
 
-ae_columns = ["architecture", "latent", "dropout", "optimizer", "lr", "batch_size", "output_activation", "epochs"]
-clf_columns = ["initialisation", "architecture", "latent", "hidden", "dropout", "optimizer", "lr", "batch_size", "epochs"]
+ae_columns = [
+    "architecture",
+    "latent",
+    "dropout",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "output_activation",
+    "epochs",
+]
+clf_columns = [
+    "initialisation",
+    "architecture",
+    "latent",
+    "hidden",
+    "dropout",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "epochs",
+]
 sections = [
     (
         "Base classifier: test metrics by initialisation",
-        tables.summarise(clf[clf["model_id"].isin(base_ids)], ["initialisation"], ["test_accuracy", "test_macro_f1", "test_loss"]),
+        tables.summarise(
+            clf[clf["model_id"].isin(base_ids)],
+            ["initialisation"],
+            ["test_accuracy", "test_macro_f1", "test_loss"],
+        ),
     ),
-    ("All classifiers: test metrics", tables.summarise(clf, clf_columns, ["test_accuracy", "test_macro_f1"])),
-    ("All autoencoders: test reconstruction MSE", tables.summarise(ae, ae_columns, ["test_mse", "final_validation_loss"])),
+    (
+        "All classifiers: test metrics",
+        tables.summarise(clf, clf_columns, ["test_accuracy", "test_macro_f1"]),
+    ),
+    (
+        "All autoencoders: test reconstruction MSE",
+        tables.summarise(ae, ae_columns, ["test_mse", "final_validation_loss"]),
+    ),
 ]
 
 

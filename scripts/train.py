@@ -18,7 +18,8 @@ checkpoint = Path(snakemake.output.model).with_name("resume.pt")
 if kind == "autoencoder":
     model, result = training.fit_autoencoder(params, dataset, seed, device, checkpoint, log)
 else:
-    encoder = models.load_checkpoint(snakemake.input.encoder[0]) if snakemake.input.encoder else None
+    encoder_file = snakemake.input.get("encoder")
+    encoder = models.load_checkpoint(encoder_file) if encoder_file else None
     model, result = training.fit_classifier(params, dataset, seed, device, encoder, checkpoint, log)
 
 tables.write_parquet(

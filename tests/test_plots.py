@@ -13,12 +13,38 @@ import torch  # noqa: E402
 
 from aeflow import plots  # noqa: E402
 
-CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-AE_BASE = {"architecture": "conv", "latent": 16, "dropout": 0.0, "optimizer": "adam", "lr": 0.001,
-           "batch_size": 128, "output_activation": "sigmoid", "epochs": 3}
-CLF_BASE = {"architecture": "conv", "latent": 16, "hidden": 64, "dropout": 0.2, "optimizer": "adam",
-            "lr": 0.001, "batch_size": 128, "epochs": 3}
+CLASS_NAMES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+AE_BASE = {
+    "architecture": "conv",
+    "latent": 16,
+    "dropout": 0.0,
+    "optimizer": "adam",
+    "lr": 0.001,
+    "batch_size": 128,
+    "output_activation": "sigmoid",
+    "epochs": 3,
+}
+CLF_BASE = {
+    "architecture": "conv",
+    "latent": 16,
+    "hidden": 64,
+    "dropout": 0.2,
+    "optimizer": "adam",
+    "lr": 0.001,
+    "batch_size": 128,
+    "epochs": 3,
+}
 SEEDS = [0, 1]
 EPOCHS = [1, 2, 3]
 
@@ -34,8 +60,18 @@ def _history_rows(kind, model_id, hparams, metrics, diverge_seed=None):
                         value *= 1.05 if metric == "loss" else 0.98
                     if seed == diverge_seed and epoch == 3:
                         value = math.nan
-                    rows.append({"kind": kind, "model_id": model_id, "seed": seed, "epoch": epoch,
-                                 "split": split, "metric": metric, "value": value, **hparams})
+                    rows.append(
+                        {
+                            "kind": kind,
+                            "model_id": model_id,
+                            "seed": seed,
+                            "epoch": epoch,
+                            "split": split,
+                            "metric": metric,
+                            "value": value,
+                            **hparams,
+                        }
+                    )
     return rows
 
 
@@ -44,12 +80,17 @@ def histories():
     rows = []
     # Two autoencoder configurations along the lr sweep (one diverges) ...
     rows += _history_rows("autoencoder", "ae-lr0.001", AE_BASE, ["loss"])
-    rows += _history_rows("autoencoder", "ae-lr0.1", {**AE_BASE, "lr": 0.1}, ["loss"], diverge_seed=1)
+    rows += _history_rows(
+        "autoencoder", "ae-lr0.1", {**AE_BASE, "lr": 0.1}, ["loss"], diverge_seed=1
+    )
     # ... and one that differs on another hyperparameter, so it is not part of the lr sweep.
     rows += _history_rows("autoencoder", "ae-latent32", {**AE_BASE, "latent": 32}, ["loss"])
     for init in ("scratch", "frozen", "finetune"):
-        hp = {**CLF_BASE, "initialisation": init,
-              "autoencoder_id": None if init == "scratch" else "ae-lr0.001"}
+        hp = {
+            **CLF_BASE,
+            "initialisation": init,
+            "autoencoder_id": None if init == "scratch" else "ae-lr0.001",
+        }
         rows += _history_rows("classifier", f"clf-{init}", hp, ["loss", "accuracy"])
     return pd.DataFrame(rows)
 
@@ -59,10 +100,21 @@ def classifier_metrics():
     rows = []
     for i, init in enumerate(("scratch", "frozen", "finetune")):
         for seed in SEEDS:
-            rows.append({"model_id": f"clf-{init}", "seed": seed, **CLF_BASE, "initialisation": init,
-                         "test_loss": 0.3, "test_accuracy": 0.85 + 0.02 * i + 0.01 * seed,
-                         "test_macro_f1": 0.84, "diverged": False, "diverged_epoch": np.nan,
-                         "epochs_run": 3, "train_seconds": 1.0})
+            rows.append(
+                {
+                    "model_id": f"clf-{init}",
+                    "seed": seed,
+                    **CLF_BASE,
+                    "initialisation": init,
+                    "test_loss": 0.3,
+                    "test_accuracy": 0.85 + 0.02 * i + 0.01 * seed,
+                    "test_macro_f1": 0.84,
+                    "diverged": False,
+                    "diverged_epoch": np.nan,
+                    "epochs_run": 3,
+                    "train_seconds": 1.0,
+                }
+            )
     rows[-1].update(diverged=True, diverged_epoch=2, test_accuracy=0.10)
     return pd.DataFrame(rows)
 
@@ -76,9 +128,18 @@ def confusion():
             for t in range(10):
                 for p in range(10):
                     count = int(rng.integers(80, 100)) if t == p else int(rng.integers(0, 5))
-                    rows.append({"model_id": f"clf-{init}", "seed": seed, "initialisation": init,
-                                 "true_label": t, "true_name": CLASS_NAMES[t], "predicted_label": p,
-                                 "predicted_name": CLASS_NAMES[p], "count": count})
+                    rows.append(
+                        {
+                            "model_id": f"clf-{init}",
+                            "seed": seed,
+                            "initialisation": init,
+                            "true_label": t,
+                            "true_name": CLASS_NAMES[t],
+                            "predicted_label": p,
+                            "predicted_name": CLASS_NAMES[p],
+                            "count": count,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -116,7 +177,9 @@ def test_select_sweep_none_matches_missing(histories):
 
 def test_sweep_raises_when_nothing_matches(histories, tmp_path):
     with pytest.raises(ValueError, match="lr"):
-        plots.sweep_curves(histories, "autoencoder", {**AE_BASE, "latent": 999}, "lr", tmp_path / "x.png")
+        plots.sweep_curves(
+            histories, "autoencoder", {**AE_BASE, "latent": 999}, "lr", tmp_path / "x.png"
+        )
     with pytest.raises(ValueError, match="momentum"):
         plots.sweep_curves(histories, "autoencoder", AE_BASE, "momentum", tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
@@ -226,7 +289,9 @@ def test_accuracy_by_group(classifier_metrics, tmp_path):
 
 def test_accuracy_by_group_single_seed(classifier_metrics, tmp_path):
     out = tmp_path / "acc1.png"
-    plots.accuracy_by_group(classifier_metrics[classifier_metrics["seed"] == 0], "initialisation", out)
+    plots.accuracy_by_group(
+        classifier_metrics[classifier_metrics["seed"] == 0], "initialisation", out
+    )
     assert_png(out)
 
 

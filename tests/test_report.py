@@ -24,12 +24,22 @@ def _png(path, title):
 @pytest.fixture
 def report_inputs(tmp_path):
     setup = {"training images": 50000, "seeds": "0, 1, 2", "device": "cpu", "base lr": 0.001}
-    table = pd.DataFrame({"initialisation": ["scratch", "frozen <b>"],
-                          "test_accuracy": [0.91234, 0.875],
-                          "test_loss": [0.123456789, float("nan")],
-                          "epochs_run": [10, 10]})
-    figures = [("Loss sweep", _png(tmp_path / "a.png", "A"), "Autoencoder loss for several learning rates."),
-               ("Confusion matrices", _png(tmp_path / "b.png", "B"), "Row-normalised confusion matrices.")]
+    table = pd.DataFrame(
+        {
+            "initialisation": ["scratch", "frozen <b>"],
+            "test_accuracy": [0.91234, 0.875],
+            "test_loss": [0.123456789, float("nan")],
+            "epochs_run": [10, 10],
+        }
+    )
+    figures = [
+        (
+            "Loss sweep",
+            _png(tmp_path / "a.png", "A"),
+            "Autoencoder loss for several learning rates.",
+        ),
+        ("Confusion matrices", _png(tmp_path / "b.png", "B"), "Row-normalised confusion matrices."),
+    ]
     return setup, [("Classifier results", table)], figures
 
 
@@ -68,7 +78,9 @@ def test_build_report(tmp_path, report_inputs):
 def test_build_report_custom_template(tmp_path, report_inputs):
     setup, tables, figures = report_inputs
     template = tmp_path / "t.html.j2"
-    template.write_text("<h1>{{ title }}</h1>{% for f in figures %}<img src=\"{{ f.src }}\">{% endfor %}")
+    template.write_text(
+        '<h1>{{ title }}</h1>{% for f in figures %}<img src="{{ f.src }}">{% endfor %}'
+    )
     out = tmp_path / "r.html"
     build_report(out, "Custom", setup, tables, figures, template=template)
     html = out.read_text()
