@@ -1,0 +1,247 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from aeflow import models
+from aeflow.models import ModelError
+
+AE_PARAMS = {
+    "architecture": "conv",
+    "latent": 16,
+    "dropout": 0.2,
+    "optimizer": "adam",
+    "lr": 0.001,
+    "batch_size": 32,
+    "output_activation": "sigmoid",
+    "epochs": 1,
+}
+CLF_PARAMS = {
+    "architecture": "conv",
+    "latent": 16,
+    "hidden": 32,
+    "dropout": 0.2,
+    "optimizer": "adam",
+    "lr": 0.001,
+    "batch_size": 32,
+    "epochs": 1,
+}
+
+
+def batch(n=5, seed=0):
+    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("latent", [1, 16, 64, 256])
+def test_output_shapes(latent):
+    torch.manual_seed(0)
+    x = batch(3)
+    ae = models.build_autoencoder({**AE_PARAMS, "latent": latent}).eval()
+    assert ae.encoder(x).shape == (3, latent)
+    out = ae(x)
+    assert out.shape == (3, 1, 28, 28)
+    assert out.min() >= 0 and out.max() <= 1
+    clf = models.build_classifier({**CLF_PARAMS, "latent": latent}).eval()
+    assert clf(x).shape == (3, 10)
+    assert models.build_classifier({**CLF_PARAMS, "latent": latent}, classes=4)(x).shape == (3, 4)
+
+
+def test_relu_output_is_non_negative_and_unbounded_above():
+    torch.manual_seed(0)
+    ae = models.build_autoencoder({**AE_PARAMS, "output_activation": "relu"}).eval()
+    assert isinstance(ae.decoder.layers[-1], torch.nn.ReLU)
+    assert (ae(batch()) >= 0).all()
+    assert isinstance(models.build_autoencoder(AE_PARAMS).decoder.layers[-1], torch.nn.Sigmoid)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"architecture": "mlp"}, "architecture 'mlp' unknown"),
+        ({"output_activation": "tanh"}, "output_activation 'tanh' unknown"),
+        ({"latent": 0}, "latent must be a positive integer"),
+        ({"latent": 2.5}, "latent must be a positive integer"),
+    ],
+)
+def test_bad_autoencoder_options(kwargs, match):
+    with pytest.raises(ModelError, match=match):
+        models.Autoencoder(**kwargs)
+
+
+def test_bad_classifier_architecture():
+    with pytest.raises(ModelError, match="architecture 'mlp' unknown"):
+        models.build_classifier({**CLF_PARAMS, "architecture": "mlp"})
+
+
+def test_dropout_active_in_train_mode_only():
+    torch.manual_seed(0)
+    ae = models.Autoencoder(dropout=0.5)
+    x = batch()
+    ae.train()
+    assert not torch.equal(ae(x), ae(x))
+    ae.eval()
+    assert torch.equal(ae(x), ae(x))
+
+
+# --- encoder export --------------------------------------------------------------------
+
+
+def exported(tmp_path, latent=16, dropout=0.3):
+    torch.manual_seed(1)
+    ae = models.build_autoencoder({**AE_PARAMS, "latent": latent, "dropout": dropout})
+    export = models.encoder_export(ae, {**AE_PARAMS, "latent": latent}, "conv-abc")
+    path = tmp_path / "encoder.pt"
+    torch.save(export, path)
+    return ae, export, path
+
+
+def test_encoder_export_round_trip(tmp_path):
+    ae, export, path = exported(tmp_path)
+    assert export["format"] == models.ENCODER_FORMAT
+    assert export["latent"] == 16 and export["architecture"] == "conv"
+    assert export["autoencoder_id"] == "conv-abc"
+    assert export["input_shape"] == [1, 28, 28]
+    encoder = models.load_encoder(path)
+    assert not encoder.training
+    assert all(not m.training for m in encoder.modules())
+    params = list(encoder.parameters())
+    assert params and all(not p.requires_grad for p in params)
+    x = batch(4)
+    ae.eval()
+    with torch.no_grad():
+        expected = ae.encoder(x)
+    assert torch.equal(encoder(x), expected)
+    for key, value in ae.encoder.state_dict().items():
+        assert torch.equal(encoder.state_dict()[key], value)
+
+
+def test_encoder_export_is_weights_only(tmp_path):
+    ae, export, path = exported(tmp_path)
+    loaded = torch.load(path, weights_only=True)
+    assert loaded["latent"] == 16 and loaded["autoencoder_id"] == "conv-abc"
+    assert set(loaded["state_dict"]) == set(ae.encoder.state_dict())
+    assert all(isinstance(v, torch.Tensor) for v in loaded["state_dict"].values())
+    assert models.load_checkpoint(path)["format"] == models.ENCODER_FORMAT
+
+
+def test_load_encoder_state_into_classifier(tmp_path):
+    ae, export, _ = exported(tmp_path)
+    clf = models.build_classifier(CLF_PARAMS)
+    models.load_encoder_state(clf.encoder, export, "conv", 16)
+    for key, value in ae.encoder.state_dict().items():
+        assert torch.equal(clf.encoder.state_dict()[key], value)
+
+
+def test_load_encoder_state_other_latent(tmp_path):
+    _, export, _ = exported(tmp_path, latent=16)
+    clf = models.build_classifier({**CLF_PARAMS, "latent": 32})
+    with pytest.raises(ModelError, match=r"latent 16.*latent 32"):
+        models.load_encoder_state(clf.encoder, export, "conv", 32, source="enc.pt")
+
+
+def test_load_encoder_state_bad_format_or_weights(tmp_path):
+    _, export, _ = exported(tmp_path)
+    encoder = models.ConvEncoder(16)
+    with pytest.raises(ModelError, match="not an aeflow encoder export"):
+        models.load_encoder_state(encoder, {**export, "format": 99}, "conv", 16)
+    broken = {**export, "state_dict": dict(list(export["state_dict"].items())[:-1])}
+    with pytest.raises(ModelError, match="weights do not fit"):
+        models.load_encoder_state(encoder, broken, "conv", 16)
+
+
+def test_load_encoder_refuses_other_files(tmp_path):
+    path = tmp_path / "x.pt"
+    torch.save({"weights": torch.zeros(2)}, path)
+    with pytest.raises(ModelError, match="not an aeflow encoder export"):
+        models.load_encoder(path)
+    path.write_bytes(b"garbage")
+    with pytest.raises(ModelError, match=r"x\.pt.*not a loadable"):
+        models.load_checkpoint(path)
+
+
+# --- untrusted pickles -------------------------------------------------------------------
+
+
+class _Shell:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+class _WriteFile:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.marker), "pwned"))
+
+
+@pytest.mark.parametrize("payload", [_Shell, _WriteFile])
+def test_checkpoint_with_code_is_refused(tmp_path, payload):
+    marker = tmp_path / "side-effect"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": 1, "state_dict": {}, "x": payload(marker)}, path)
+    with pytest.raises(ModelError, match=r"evil\.pt"):
+        models.load_checkpoint(path)
+    with pytest.raises(ModelError):
+        models.load_encoder(path)
+    with pytest.raises(ModelError):
+        models.load_trained(path)
+    assert not marker.exists()
+    # Control: the file really does run code when unpickled without weights_only.
+    torch.load(path, weights_only=False)
+    assert marker.exists()
+
+
+# --- classifier ----------------------------------------------------------------------------
+
+
+def test_freeze_encoder_keeps_encoder_in_eval_mode():
+    torch.manual_seed(0)
+    clf = models.build_classifier({**CLF_PARAMS, "dropout": 0.5})
+    clf.freeze_encoder()
+    clf.train()
+    assert clf.training and clf.head.training
+    assert not clf.encoder.training
+    assert all(not m.training for m in clf.encoder.modules())
+    assert all(not p.requires_grad for p in clf.encoder.parameters())
+    assert all(p.requires_grad for p in clf.head.parameters())
+    x = batch()
+    assert torch.equal(clf.encoder(x), clf.encoder(x))  # no dropout in the encoder
+    clf.eval()
+    clf.train(True)
+    assert not clf.encoder.training and clf.head.training
+
+
+def test_unfrozen_classifier_trains_its_encoder():
+    clf = models.build_classifier(CLF_PARAMS)
+    clf.train()
+    assert clf.encoder.training
+    assert all(p.requires_grad for p in clf.parameters())
+
+
+# --- load_trained ----------------------------------------------------------------------------
+
+
+def test_load_trained(tmp_path):
+    torch.manual_seed(2)
+    ae = models.build_autoencoder(AE_PARAMS)
+    path = tmp_path / "model.pt"
+    state = {k: v.clone() for k, v in ae.state_dict().items()}
+    torch.save({"kind": "autoencoder", "params": dict(AE_PARAMS), "state_dict": state}, path)
+    model, saved = models.load_trained(path, AE_PARAMS)
+    assert not model.training and saved["kind"] == "autoencoder"
+    ae.eval()
+    x = batch()
+    assert torch.equal(model(x), ae(x))
+    with pytest.raises(ModelError, match="expected"):
+        models.load_trained(path, {**AE_PARAMS, "latent": 32})
+    torch.save({"kind": "autoencoder", "params": {**AE_PARAMS, "latent": 8}, "state_dict": state}, path)
+    with pytest.raises(ModelError, match="weights do not fit"):
+        models.load_trained(path)
+    torch.save({"kind": "encoder"}, path)
+    with pytest.raises(ModelError, match="not an aeflow model file"):
+        models.load_trained(path)

@@ -1,0 +1,200 @@
+"""Real snakemake runs on tiny synthetic IDX data: outputs' contents and what reruns."""
+
+from __future__ import annotations
+
+import copy
+import zipfile
+
+import pandas as pd
+import pytest
+import torch
+from conftest import write_idx_dataset
+from workflow_helpers import copy_workflow, planned, run, write_config
+
+from aeflow import models
+
+pytestmark = pytest.mark.workflow
+
+N_TRAIN, N_TEST, N_VAL = 300, 100, 60
+
+
+def tiny_config(source, checksums) -> dict:
+    return {
+        "data": {
+            "sources": [str(source)],
+            "files": checksums,
+            "classes": [f"class {i}" for i in range(10)],
+            "validation_size": N_VAL,
+            "split_seed": 0,
+        },
+        "seeds": [0],
+        "device": "cpu",
+        "autoencoder": {
+            "base": {"latent": 16, "epochs": 2, "batch_size": 30},
+            "sweeps": {"latent": [8, 16], "optimizer": ["sgd", "adam"]},
+        },
+        "classifier": {
+            "base": {"latent": 16, "hidden": 32, "epochs": 2, "batch_size": 30},
+            "initialisations": ["scratch", "frozen", "finetune"],
+            "sweeps": {"lr": [0.001, 0.01]},
+        },
+        "figures": {"reconstructions": 4},
+    }
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A workflow copy with a finished run of the tiny config."""
+    root = tmp_path_factory.mktemp("workflow")
+    source = root / "source"
+    checksums = write_idx_dataset(source, N_TRAIN, N_TEST)
+    workflow = copy_workflow(root / "wf")
+    config = tiny_config(source, checksums)
+    configfile = write_config(root / "tiny.yaml", config)
+    run(workflow, configfile)
+    return workflow, config, root
+
+
+def tables(workflow):
+    return {
+        name: pd.read_parquet(workflow / "results" / "tables" / f"{name}.parquet")
+        for name in ("histories", "autoencoder_metrics", "classifier_metrics", "confusion_matrices")
+    }
+
+
+def test_tables_hold_every_model_with_its_hyperparameters(finished):
+    workflow, _, _ = finished
+    t = tables(workflow)
+    ae, clf = t["autoencoder_metrics"], t["classifier_metrics"]
+    # base (latent 16, adam) + latent 8 + sgd = 3 autoencoders; 2 lrs × 3 initialisations
+    assert len(ae) == 3 and ae["model_id"].is_unique
+    assert sorted(ae["latent"]) == [8, 16, 16]
+    assert sorted(ae["optimizer"]) == ["adam", "adam", "sgd"]
+    assert ae["test_mse"].between(0, 1).all() and not ae["diverged"].any()
+    assert len(clf) == 6
+    assert sorted(clf["initialisation"]) == ["finetune"] * 2 + ["frozen"] * 2 + ["scratch"] * 2
+    assert clf.loc[clf.initialisation == "scratch", "autoencoder_id"].isna().all()
+    base_ae = ae[(ae.latent == 16) & (ae.optimizer == "adam")]["model_id"].item()
+    assert (clf.loc[clf.initialisation != "scratch", "autoencoder_id"] == base_ae).all()
+    assert {"precision_class_3", "recall_class_3", "test_macro_f1"} <= set(clf.columns)
+
+    hist = t["histories"]
+    # 2 epochs × (train, validation) × loss for AEs; × (loss, accuracy) for classifiers
+    assert hist.groupby("model_id").size().to_dict() == {
+        **{m: 4 for m in ae["model_id"]},
+        **{m: 8 for m in clf["model_id"]},
+    }
+    assert set(hist["split"]) == {"train", "validation"}
+    assert hist["value"].notna().all()
+
+
+def test_accuracy_agrees_with_the_confusion_matrix(finished):
+    workflow, _, _ = finished
+    t = tables(workflow)
+    cm = t["confusion_matrices"]
+    for (model_id, seed), cells in cm.groupby(["model_id", "seed"]):
+        assert len(cells) == 100 and cells["count"].sum() == N_TEST
+        diagonal = cells.loc[cells.true_label == cells.predicted_label, "count"].sum()
+        row = t["classifier_metrics"].set_index(["model_id", "seed"]).loc[(model_id, seed)]
+        assert row["test_accuracy"] == pytest.approx(diagonal / N_TEST)
+    assert set(cm["true_name"]) == {f"class {i}" for i in range(10)}
+
+
+def test_report_embeds_every_figure(finished):
+    workflow, config, _ = finished
+    html = (workflow / "results" / "report.html").read_text()
+    figures = sorted((workflow / "results" / "figures").glob("*.png"))
+    # 2 AE sweeps, reconstructions, curves, 3 inits × 1 classifier sweep, confusion, accuracy
+    assert len(figures) == 2 + 1 + 1 + 3 + 1 + 1
+    assert html.count("data:image/png;base64,") == len(figures)
+    assert "Test accuracy" in html and "http://" not in html
+
+
+def test_training_logs_one_line_per_epoch(finished):
+    workflow, _, _ = finished
+    logs = list((workflow / "logs" / "classifier").rglob("train.log"))
+    assert len(logs) == 6
+    for log in logs:
+        text = log.read_text()
+        assert "epoch 1/2" in text and "epoch 2/2" in text and "validation_accuracy=" in text
+
+
+def test_exported_encoder_loads_weights_only(finished):
+    workflow, _, _ = finished
+    exports = list((workflow / "results" / "autoencoder").rglob("encoder.pt"))
+    assert len(exports) == 1  # only the base autoencoder feeds classifiers
+    raw = torch.load(exports[0], weights_only=True)
+    assert raw["latent"] == 16 and raw["architecture"] == "conv"
+    encoder = models.load_encoder(exports[0])
+    assert not encoder.training
+    assert all(not p.requires_grad for p in encoder.parameters())
+    assert encoder(torch.rand(2, 1, 28, 28)).shape == (2, 16)
+
+
+def test_nothing_reruns_after_a_finished_run(finished):
+    workflow, _, root = finished
+    assert planned(workflow, root / "tiny.yaml") == {}
+
+
+def test_changing_one_hyperparameter_reruns_only_that_configuration(finished):
+    workflow, config, root = finished
+    changed = copy.deepcopy(config)
+    changed["classifier"]["sweeps"]["lr"] = [0.001, 0.02]
+    jobs = planned(workflow, write_config(root / "changed.yaml", changed))
+    assert jobs["train_classifier"] == 3  # lr 0.02 for each initialisation
+    assert jobs["evaluate_classifier"] == 3
+    assert "train_autoencoder" not in jobs and "prepare" not in jobs
+    assert jobs["tables"] == 1 and jobs["report"] == 1
+
+
+def test_adding_a_configuration_runs_only_its_jobs(finished):
+    workflow, config, root = finished
+    added = copy.deepcopy(config)
+    added["autoencoder"]["configurations"] = [{"dropout": 0.5}]
+    jobs = planned(workflow, write_config(root / "added.yaml", added))
+    assert jobs["train_autoencoder"] == 1 and jobs["evaluate_autoencoder"] == 1
+    assert "train_classifier" not in jobs and "export_encoder" not in jobs
+
+
+@pytest.mark.parametrize(
+    "module, expected, unexpected",
+    [
+        ("training", {"train_autoencoder": 3, "train_classifier": 6}, {"prepare"}),
+        ("plots", {"plot_test_accuracy": 1, "report": 1}, {"train_autoencoder",
+                                                           "train_classifier", "tables"}),
+    ],
+)
+def test_code_change_reruns_the_rules_that_use_it(finished, module, expected, unexpected):
+    workflow, _, root = finished
+    path = workflow / "aeflow" / f"{module}.py"
+    original = path.read_text()
+    path.write_text(original + "\n# an edit\n")
+    try:
+        jobs = planned(workflow, root / "tiny.yaml")
+    finally:
+        path.write_text(original)
+    for rule, count in expected.items():
+        assert jobs.get(rule) == count, jobs
+    assert not unexpected & set(jobs), jobs
+    assert planned(workflow, root / "tiny.yaml") == {}  # same content again: nothing to do
+
+
+def test_snakemake_report_has_every_figure_and_table(finished):
+    workflow, _, root = finished
+    out = root / "snakemake-report.zip"
+    run(workflow, root / "tiny.yaml", "--report", str(out))
+    names = zipfile.ZipFile(out).namelist()
+    assert sum(n.endswith(".png") for n in names) >= 9
+    assert sum(n.endswith(".parquet") for n in names) == 4
+    # Snakemake's own page plus aeflow's report.html as one of its items
+    assert sum(n.endswith("/report.html") for n in names) == 2
+
+
+def test_bad_config_fails_before_any_job_naming_the_key(tmp_path):
+    workflow = copy_workflow(tmp_path / "wf")
+    config = tiny_config(tmp_path / "nowhere", {})
+    config["autoencoder"]["base"]["lr"] = -0.1
+    result = run(workflow, write_config(tmp_path / "bad.yaml", config), check=False)
+    assert result.returncode != 0
+    assert "lr" in result.stderr + result.stdout
+    assert not (workflow / "results").exists() and not (workflow / "resources").exists()

@@ -1,0 +1,64 @@
+"""Running real snakemake on a private copy of the workflow, and reading its plan."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_PARTS = ["Snakefile", "rules", "scripts", "config", "report", "aeflow", "profiles"]
+
+
+def snakemake_bin() -> str:
+    local = Path(sys.executable).with_name("snakemake")
+    return str(local) if local.exists() else shutil.which("snakemake")
+
+
+def copy_workflow(dest: Path) -> Path:
+    """Copy the workflow and the package, so that edits in a test touch only the copy."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / part)
+    return dest
+
+
+def write_config(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def run(workflow: Path, configfile: Path, *args: str, check: bool = True, timeout=900):
+    """Run snakemake with the copy's package first on the import path."""
+    env = {**os.environ, "PYTHONPATH": str(workflow)}
+    command = [snakemake_bin(), "--snakefile", str(workflow / "Snakefile"), "--directory",
+               str(workflow), "--cores", "2", *args, "--configfile", str(configfile)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def planned(workflow: Path, configfile: Path) -> dict[str, int]:
+    """Jobs a dry run would execute, by rule (empty when nothing is to be done)."""
+    result = run(workflow, configfile, "--dry-run")
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:", 1)[1]
+    return {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)
+        if m.group(1) != "total"
+    }
