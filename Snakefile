@@ -19,6 +19,9 @@ if not workflow.overwrite_configfiles:
 validate(config, "config/schema.yaml")
 
 
+conda: "envs/aeflow.yaml"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/autoencoder.smk"

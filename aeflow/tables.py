@@ -109,11 +109,9 @@ def summarise(metrics: pd.DataFrame, by: list[str], values: list[str]) -> pd.Dat
     out.columns = [f"{v} {stat}" for v, stat in out.columns]
     out["seeds"] = grouped.size()
     if "diverged" in metrics:
-        out["diverged"] = (
-            metrics.groupby(by, dropna=False)["diverged"]
-            .sum()
-            .reindex(out.index)
-            .fillna(0)
-            .astype(int)
-        )
+        # every group, including one whose runs all diverged (seeds 0, means NaN)
+        diverged = metrics.groupby(by, dropna=False, sort=True)["diverged"].sum()
+        out = out.reindex(diverged.index)
+        out["seeds"] = out["seeds"].fillna(0).astype(int)
+        out["diverged"] = diverged.astype(int)
     return out.reset_index()

@@ -1,6 +1,15 @@
 # Helpers shared by the rule files: the expanded grids, input functions, paths.
 
+import os
+import sys
 from pathlib import Path
+
+# The workflow's own package is the one that runs: first on the import path of
+# this process and of every job (script jobs inherit the environment).
+sys.path.insert(0, workflow.basedir)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [workflow.basedir, *filter(None, [os.environ.get("PYTHONPATH")])]
+)
 
 import aeflow
 from aeflow import grid as aeflow_grid
@@ -21,6 +30,25 @@ CLF_BASE = aeflow_grid.canonical(
     {k: config["classifier"]["base"][k] for k in aeflow_grid.CLASSIFIER_KEYS}
 )
 SEEDS = config["seeds"]
+
+
+localrules:
+    all,
+    download,
+    prepare,
+    export_encoder,
+    evaluate_autoencoder,
+    evaluate_classifier,
+    tables,
+    plot_autoencoder_sweep,
+    plot_reconstructions,
+    plot_classifier_curves,
+    plot_classifier_sweep,
+    plot_confusion_matrices,
+    plot_test_accuracy,
+    report,
+
+
 DATA = config["data"]
 DATASET = "results/data/fashion_mnist.pt"
 IDX_FILES = list(DATA["files"])
