@@ -19,10 +19,33 @@ if not workflow.overwrite_configfiles:
 validate(config, "config/schema.yaml")
 
 
-conda: "envs/aeflow.yaml"
-
-
 include: "rules/common.smk"
+
+
+localrules:
+    all,
+    download,
+    prepare,
+    export_encoder,
+    evaluate_autoencoder,
+    evaluate_classifier,
+    tables,
+    plot_autoencoder_sweep,
+    plot_reconstructions,
+    plot_classifier_curves,
+    plot_classifier_sweep,
+    plot_confusion_matrices,
+    plot_test_accuracy,
+    report,
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    ae=r"[a-z_]+-[0-9a-f]{10}",
+    clf=r"[a-z_]+-[0-9a-f]{10}",
+    init="|".join(aeflow_grid.INITIALISATIONS),
+
+
 include: "rules/data.smk"
 include: "rules/autoencoder.smk"
 include: "rules/classifier.smk"
@@ -32,7 +55,7 @@ include: "rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/report.html",
         TABLES,
-    default_target: True

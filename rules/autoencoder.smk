@@ -8,16 +8,18 @@ rule train_autoencoder:
     output:
         model="results/autoencoder/{ae}/seed{seed}/model.pt",
         history="results/autoencoder/{ae}/seed{seed}/history.parquet",
-    params:
-        hp=lambda w: AUTOENCODERS[w.ae],
-        device=config["device"],
     log:
         "logs/autoencoder/{ae}/seed{seed}/train.log",
     benchmark:
         "results/benchmarks/train_autoencoder/{ae}_seed{seed}.tsv"
+    conda:
+        "../envs/aeflow.yaml"
     threads: 2
     resources:
         gpu=1,
+    params:
+        hp=lambda w: AUTOENCODERS[w.ae],
+        device=config["device"],
     script:
         "../scripts/train.py"
 
@@ -30,5 +32,7 @@ rule export_encoder:
         "results/autoencoder/{ae}/seed{seed}/encoder.pt",
     log:
         "logs/autoencoder/{ae}/seed{seed}/export.log",
+    conda:
+        "../envs/aeflow.yaml"
     script:
         "../scripts/export_encoder.py"

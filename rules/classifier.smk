@@ -7,15 +7,17 @@ rule train_classifier:
     output:
         model="results/classifier/{clf}/seed{seed}/model.pt",
         history="results/classifier/{clf}/seed{seed}/history.parquet",
-    params:
-        hp=lambda w: CLASSIFIERS[w.clf],
-        device=config["device"],
     log:
         "logs/classifier/{clf}/seed{seed}/train.log",
     benchmark:
         "results/benchmarks/train_classifier/{clf}_seed{seed}.tsv"
+    conda:
+        "../envs/aeflow.yaml"
     threads: 2
     resources:
         gpu=1,
+    params:
+        hp=lambda w: CLASSIFIERS[w.clf],
+        device=config["device"],
     script:
         "../scripts/train.py"

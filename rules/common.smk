@@ -1,4 +1,4 @@
-# Helpers shared by the rule files: the expanded grids, input functions, paths.
+# Shared helpers: the expanded grids, input functions and paths every step uses.
 
 import os
 import sys
@@ -7,8 +7,10 @@ from pathlib import Path
 # The workflow's own package is the one that runs: first on the import path of
 # this process and of every job (script jobs inherit the environment).
 sys.path.insert(0, workflow.basedir)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [workflow.basedir, *filter(None, [os.environ.get("PYTHONPATH")])]
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [workflow.basedir, *filter(None, [os.getenv("PYTHONPATH")])]
+    )
 )
 
 import aeflow
@@ -30,23 +32,6 @@ CLF_BASE = aeflow_grid.canonical(
     {k: config["classifier"]["base"][k] for k in aeflow_grid.CLASSIFIER_KEYS}
 )
 SEEDS = config["seeds"]
-
-
-localrules:
-    all,
-    download,
-    prepare,
-    export_encoder,
-    evaluate_autoencoder,
-    evaluate_classifier,
-    tables,
-    plot_autoencoder_sweep,
-    plot_reconstructions,
-    plot_classifier_curves,
-    plot_classifier_sweep,
-    plot_confusion_matrices,
-    plot_test_accuracy,
-    report,
 
 
 DATA = config["data"]
@@ -96,12 +81,14 @@ def classifier_inputs(wildcards):
     inputs = {"data": DATASET, "code": code("models", "training")}
     ae_id = CLASSIFIERS[wildcards.clf]["autoencoder_id"]
     if ae_id is not None:
-        inputs["encoder"] = f"results/autoencoder/{ae_id}/seed{wildcards.seed}/encoder.pt"
+        inputs["encoder"] = (
+            f"results/autoencoder/{ae_id}/seed{wildcards.seed}/encoder.pt"
+        )
     return inputs
 
 
 def caption(name):
-    """Path of a report caption (relative to the rule files)."""
+    """Path of a report caption, relative to the .smk files."""
     return f"../report/{name}.rst"
 
 
@@ -133,13 +120,6 @@ FIGURES = (
 )
 
 
-wildcard_constraints:
-    seed=r"\d+",
-    ae=r"[a-z_]+-[0-9a-f]{10}",
-    clf=r"[a-z_]+-[0-9a-f]{10}",
-    init="|".join(aeflow_grid.INITIALISATIONS),
-
-
 def figure_caption(path):
     """Caption file name of a figure path."""
     name = Path(path).stem
@@ -150,3 +130,8 @@ def figure_caption(path):
     if name == "confusion_matrices":
         return "confusion_matrices_figure"
     return name
+
+
+def listing(params):
+    """Hyperparameters as "key=value, ..." for the report."""
+    return ", ".join(f"{k}={v}" for k, v in params.items())

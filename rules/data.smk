@@ -4,13 +4,15 @@
 rule download:
     output:
         "resources/fashion-mnist/{file}",
-    params:
-        sources=DATA["sources"],
-        checksum=lambda w: dict(sorted(DATA["files"][w.file].items())),
     log:
         "logs/data/download_{file}.log",
     wildcard_constraints:
         file="|".join(IDX_FILES),
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        sources=DATA["sources"],
+        checksum=lambda w: dict(sorted(DATA["files"][w.file].items())),
     script:
         "../scripts/download.py"
 
@@ -21,14 +23,14 @@ rule prepare:
         code=code("data"),
     output:
         DATASET,
+    log:
+        "logs/data/prepare.log",
+    conda:
+        "../envs/aeflow.yaml"
     params:
         validation_size=DATA["validation_size"],
         split_seed=DATA["split_seed"],
-        subset=(
-            dict(sorted(DATA["subset"].items())) if DATA.get("subset") else None
-        ),
+        subset=(dict(sorted(DATA["subset"].items())) if DATA.get("subset") else None),
         classes=DATA["classes"],
-    log:
-        "logs/data/prepare.log",
     script:
         "../scripts/prepare.py"

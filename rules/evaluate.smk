@@ -9,12 +9,14 @@ rule evaluate_autoencoder:
     output:
         metrics="results/autoencoder/{ae}/seed{seed}/metrics.parquet",
         reconstructions="results/autoencoder/{ae}/seed{seed}/reconstructions.pt",
+    log:
+        "logs/autoencoder/{ae}/seed{seed}/evaluate.log",
+    conda:
+        "../envs/aeflow.yaml"
     params:
         hp=lambda w: AUTOENCODERS[w.ae],
         device=config["device"],
         shown=config["figures"]["reconstructions"],
-    log:
-        "logs/autoencoder/{ae}/seed{seed}/evaluate.log",
     script:
         "../scripts/evaluate.py"
 
@@ -27,11 +29,13 @@ rule evaluate_classifier:
     output:
         metrics="results/classifier/{clf}/seed{seed}/metrics.parquet",
         confusion="results/classifier/{clf}/seed{seed}/confusion.parquet",
+    log:
+        "logs/classifier/{clf}/seed{seed}/evaluate.log",
+    conda:
+        "../envs/aeflow.yaml"
     params:
         hp=lambda w: CLASSIFIERS[w.clf],
         device=config["device"],
-    log:
-        "logs/classifier/{clf}/seed{seed}/evaluate.log",
     script:
         "../scripts/evaluate.py"
 
@@ -87,5 +91,7 @@ rule tables:
         ),
     log:
         "logs/tables.log",
+    conda:
+        "../envs/aeflow.yaml"
     script:
         "../scripts/tables.py"

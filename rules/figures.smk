@@ -12,12 +12,14 @@ rule plot_autoencoder_sweep:
             category="Autoencoder",
             labels={"figure": "loss curves by {param}"},
         ),
-    params:
-        base=AE_BASE,
     log:
         "logs/figures/autoencoder_{param}.log",
     wildcard_constraints:
         param="|".join(AE_SWEEPS) or "none",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        base=AE_BASE,
     script:
         "../scripts/plot_autoencoder_sweep.py"
 
@@ -37,10 +39,12 @@ rule plot_reconstructions:
             category="Autoencoder",
             labels={"figure": "reconstructions"},
         ),
-    params:
-        labels=[aeflow_grid.describe(p, AE_BASE) for p in AUTOENCODERS.values()],
     log:
         "logs/figures/reconstructions.log",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        labels=[aeflow_grid.describe(p, AE_BASE) for p in AUTOENCODERS.values()],
     script:
         "../scripts/plot_reconstructions.py"
 
@@ -56,10 +60,12 @@ rule plot_classifier_curves:
             category="Classifier",
             labels={"figure": "learning curves by initialisation"},
         ),
-    params:
-        model_ids=base_classifiers(),
     log:
         "logs/figures/classifier_curves.log",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        model_ids=base_classifiers(),
     script:
         "../scripts/plot_classifier_curves.py"
 
@@ -75,12 +81,14 @@ rule plot_classifier_sweep:
             category="Classifier",
             labels={"figure": "{init} classifier by {param}"},
         ),
-    params:
-        base=lambda w: {**CLF_BASE, "initialisation": w.init},
     log:
         "logs/figures/classifier_{init}_{param}.log",
     wildcard_constraints:
         param="|".join(CLF_SWEEPS) or "none",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        base=lambda w: {**CLF_BASE, "initialisation": w.init},
     script:
         "../scripts/plot_classifier_sweep.py"
 
@@ -96,10 +104,12 @@ rule plot_confusion_matrices:
             category="Classifier",
             labels={"figure": "confusion matrices"},
         ),
-    params:
-        model_ids=base_classifiers(),
     log:
         "logs/figures/confusion_matrices.log",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        model_ids=base_classifiers(),
     script:
         "../scripts/plot_confusion_matrices.py"
 
@@ -115,9 +125,11 @@ rule plot_test_accuracy:
             category="Classifier",
             labels={"figure": "test accuracy by initialisation"},
         ),
-    params:
-        model_ids=base_classifiers(),
     log:
         "logs/figures/test_accuracy.log",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        model_ids=base_classifiers(),
     script:
         "../scripts/plot_test_accuracy.py"

@@ -13,32 +13,40 @@ rule report:
             caption=caption("report_page"),
             category="Report",
         ),
+    log:
+        "logs/report.log",
+    conda:
+        "../envs/aeflow.yaml"
     params:
         setup={
             "Data": (
                 f"Fashion-MNIST, validation {DATA['validation_size']} of the 60 000 "
                 f"training images (split seed {DATA['split_seed']})"
-                + (f"; stratified subset {dict(DATA['subset'])}" if DATA.get("subset") else "")
+                + (
+                    f"; stratified subset {dict(DATA['subset'])}"
+                    if DATA.get("subset")
+                    else ""
+                )
             ),
             "Replicate seeds": ", ".join(map(str, SEEDS)),
             "Device": config["device"],
-            "Autoencoder base": aeflow_grid.describe(AE_BASE, {}),
+            "Autoencoder base": listing(AE_BASE),
             "Autoencoder sweeps": "; ".join(
-                f"{k}: {v}" for k, v in (config["autoencoder"].get("sweeps") or {}).items()
+                f"{k}: {v}"
+                for k, v in (config["autoencoder"].get("sweeps") or {}).items()
             )
             or "none",
             "Autoencoder configurations": len(AUTOENCODERS),
-            "Classifier base": aeflow_grid.describe(CLF_BASE, {}),
+            "Classifier base": listing(CLF_BASE),
             "Classifier initialisations": ", ".join(INITIALISATIONS),
             "Classifier sweeps": "; ".join(
-                f"{k}: {v}" for k, v in (config["classifier"].get("sweeps") or {}).items()
+                f"{k}: {v}"
+                for k, v in (config["classifier"].get("sweeps") or {}).items()
             )
             or "none",
             "Classifier configurations": len(CLASSIFIERS),
         },
         captions=[caption_text(figure_caption(f)) for f in FIGURES],
         base_classifiers=base_classifiers(),
-    log:
-        "logs/report.log",
     script:
         "../scripts/report.py"

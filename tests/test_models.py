@@ -117,7 +117,7 @@ def test_encoder_export_round_trip(tmp_path):
 
 
 def test_encoder_export_is_weights_only(tmp_path):
-    ae, export, path = exported(tmp_path)
+    ae, _, path = exported(tmp_path)
     loaded = torch.load(path, weights_only=True)
     assert loaded["latent"] == 16 and loaded["autoencoder_id"] == "conv-abc"
     assert set(loaded["state_dict"]) == set(ae.encoder.state_dict())
@@ -239,7 +239,9 @@ def test_load_trained(tmp_path):
     assert torch.equal(model(x), ae(x))
     with pytest.raises(ModelError, match="expected"):
         models.load_trained(path, {**AE_PARAMS, "latent": 32})
-    torch.save({"kind": "autoencoder", "params": {**AE_PARAMS, "latent": 8}, "state_dict": state}, path)
+    torch.save(
+        {"kind": "autoencoder", "params": {**AE_PARAMS, "latent": 8}, "state_dict": state}, path
+    )
     with pytest.raises(ModelError, match="weights do not fit"):
         models.load_trained(path)
     torch.save({"kind": "encoder"}, path)

@@ -24,7 +24,12 @@ HISTORY = [
     {"epoch": e, "split": s, "metric": m, "value": float(e + i)}
     for e in (1, 2)
     for i, (s, m) in enumerate(
-        [("train", "loss"), ("train", "accuracy"), ("validation", "loss"), ("validation", "accuracy")]
+        [
+            ("train", "loss"),
+            ("train", "accuracy"),
+            ("validation", "loss"),
+            ("validation", "accuracy"),
+        ]
     )
 ]
 CLASSES = ["T-shirt/top", "Trouser", "Ankle boot"]
@@ -139,9 +144,7 @@ def test_summarise_mean_std_seeds_and_diverged():
 
 def test_summarise_groups_with_missing_keys():
     """Scratch classifiers have no autoencoder_id (None): they are still a group."""
-    out = tables.summarise(
-        metrics_table(), ["initialisation", "autoencoder_id"], ["test_accuracy"]
-    )
+    out = tables.summarise(metrics_table(), ["initialisation", "autoencoder_id"], ["test_accuracy"])
     assert len(out) == 2
     scratch = out[out["initialisation"] == "scratch"].iloc[0]
     assert pd.isna(scratch["autoencoder_id"]) and scratch["seeds"] == 3
@@ -153,9 +156,7 @@ def test_summarise_groups_with_missing_keys():
 def test_summarise_group_where_every_run_diverged():
     table = metrics_table()
     table.loc[table["model_id"] == "b", "diverged"] = True
-    out = tables.summarise(table, ["initialisation"], ["test_accuracy"]).set_index(
-        "initialisation"
-    )
+    out = tables.summarise(table, ["initialisation"], ["test_accuracy"]).set_index("initialisation")
     assert out.loc["frozen", "seeds"] == 0 and out.loc["frozen", "diverged"] == 3
     assert math.isnan(out.loc["frozen", "test_accuracy mean"])
     assert out.loc["scratch", "seeds"] == 3

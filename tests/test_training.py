@@ -149,9 +149,7 @@ def test_autoencoder_loss_decreases(tiny_split):
 
 
 def test_classifier_learns(tiny_split):
-    _, result = training.fit_classifier(
-        {**CLF_PARAMS, "epochs": 3}, tiny_split, 0, CPU, log=quiet
-    )
+    _, result = training.fit_classifier({**CLF_PARAMS, "epochs": 3}, tiny_split, 0, CPU, log=quiet)
     train = series(result["history"], "train", "loss")
     assert train[-1] < train[0]
     assert result["final_validation_accuracy"] > 0.5  # chance is 0.1

@@ -198,3 +198,18 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path):
     assert result.returncode != 0
     assert "lr" in result.stderr + result.stdout
     assert not (workflow / "results").exists() and not (workflow / "resources").exists()
+
+
+def test_lint_and_format_are_clean():
+    from workflow_helpers import REPO, snakemake_bin
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    lint = subprocess.run([snakemake_bin(), "--lint"], cwd=REPO, capture_output=True, text=True)
+    assert "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    if snakefmt.exists():
+        fmt = subprocess.run([str(snakefmt), "--check", "Snakefile", "rules"], cwd=REPO,
+                             capture_output=True, text=True)
+        assert fmt.returncode == 0, fmt.stderr
