@@ -66,11 +66,13 @@ def _read_source(source: str, name: str) -> bytes:
     return path.read_bytes()
 
 
-def fetch(name: str, sources: list[str], dest: str | Path, md5=None, sha256=None) -> str:
+def fetch(
+    name: str, sources: list[str], dest: str | Path, md5=None, sha256=None
+) -> tuple[str, list[str]]:
     """Copy ``name`` from the first source that has it with the right checksum.
 
     ``sources`` are local directories or base URLs, tried in order. Returns the
-    source used. Raises :class:`DataError` naming the file and every source tried;
+    source used and the reasons earlier sources were skipped. Raises :class:`DataError` naming the file and every source tried;
     ``dest`` is only written once a checksum matched.
     """
     tried = []
@@ -82,7 +84,7 @@ def fetch(name: str, sources: list[str], dest: str | Path, md5=None, sha256=None
             tried.append(f"  {source}: {err}")
             continue
         files.write_bytes(dest, raw)
-        return source
+        return source, tried
     raise DataError(
         f"could not fetch {name}: no source had it with the expected checksum.\n"
         "Sources tried, in order:\n" + "\n".join(tried or ["  (none configured: data.sources)"])

@@ -129,6 +129,8 @@ def train(
             model.load_state_dict(saved["model"])
             opt.load_state_dict(saved["optimizer"])
             torch.set_rng_state(saved["rng"])
+            if device.type == "cuda" and saved.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state(saved["cuda_rng"], device)
             state = saved["state"]
             log(f"resumed from {checkpoint} after epoch {state['epoch']}")
         else:
@@ -169,7 +171,6 @@ def train(
                     {"epoch": epoch, "split": split, "metric": metric, "value": value}
                 )
         state["epoch"] = epoch
-        log(_epoch_line(epoch, epochs, rows, seconds))
         if checkpoint is not None:
             files.save_torch(
                 {
@@ -177,10 +178,12 @@ def train(
                     "model": model.state_dict(),
                     "optimizer": opt.state_dict(),
                     "rng": torch.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                     "state": state,
                 },
                 checkpoint,
             )
+        log(_epoch_line(epoch, epochs, rows, seconds))
     if state["diverged_epoch"] is not None:
         log(f"diverged: training loss not finite at epoch {state['diverged_epoch']}; stopped")
     final = {

@@ -5,5 +5,9 @@ from aeflow.logs import job_logger
 
 log = job_logger(snakemake.log[0])
 name = snakemake.wildcards.file
-source = fetch(name, snakemake.params.sources, snakemake.output[0], **snakemake.params.checksum)
+source, skipped = fetch(
+    name, snakemake.params.sources, snakemake.output[0], **snakemake.params.checksum
+)
+for reason in skipped:
+    log(f"{name}: skipped {reason.strip()}")
 log(f"{name}: copied from {source}, checksum ok")

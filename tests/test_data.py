@@ -135,19 +135,20 @@ def test_fetch_uses_first_good_source(tmp_path, idx_dir, idx_checksums):
     empty, corrupt = make_sources(tmp_path, idx_dir)
     dest = tmp_path / "out" / IMAGES
     sums = idx_checksums[IMAGES]
-    used = data.fetch(IMAGES, [str(empty), str(corrupt), str(idx_dir)], dest, **sums)
+    used, skipped = data.fetch(IMAGES, [str(empty), str(corrupt), str(idx_dir)], dest, **sums)
     assert used == str(idx_dir)
+    assert len(skipped) == 2 and str(corrupt) in skipped[1] and "gzip" in skipped[1]
     assert dest.read_bytes() == (idx_dir / IMAGES).read_bytes()
     # the first source wins when it is good
     other = tmp_path / "other"
     write_idx_dataset(other)
     dest2 = tmp_path / "out2" / IMAGES
-    assert data.fetch(IMAGES, [str(other), str(idx_dir)], dest2, **sums) == str(other)
+    assert data.fetch(IMAGES, [str(other), str(idx_dir)], dest2, **sums) == (str(other), [])
 
 
 def test_fetch_from_url_source(tmp_path, idx_dir, idx_checksums):
     dest = tmp_path / IMAGES
-    used = data.fetch(IMAGES, [idx_dir.as_uri() + "/"], dest, **idx_checksums[IMAGES])
+    used, _ = data.fetch(IMAGES, [idx_dir.as_uri() + "/"], dest, **idx_checksums[IMAGES])
     assert used == idx_dir.as_uri() + "/"
     assert dest.read_bytes() == (idx_dir / IMAGES).read_bytes()
 
@@ -194,7 +195,7 @@ def test_fetch_accepts_recompressed_content(tmp_path, idx_dir, idx_checksums):
     sums = idx_checksums[IMAGES]
     assert hashlib.md5(recompressed).hexdigest() != sums["md5"]
     dest = tmp_path / "out" / IMAGES
-    assert data.fetch(IMAGES, [str(source)], dest, **sums) == str(source)
+    assert data.fetch(IMAGES, [str(source)], dest, **sums)[0] == str(source)
     assert dest.read_bytes() == recompressed
     # with the md5 alone it is refused
     with pytest.raises(DataError, match="checksum mismatch"):

@@ -55,8 +55,14 @@ def test_report_renders_every_figure_in_chromium(quick_run):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+            ],
         )
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto(page_path.as_uri())

@@ -245,18 +245,18 @@ def test_resume_after_interruption_is_identical(tiny_split, tmp_path, kind):
     full_model, full = fit(params, tiny_split, 0, CPU, log=quiet)
 
     checkpoint = tmp_path / "run" / "checkpoint.pt"
-    # The checkpoint of an epoch is written after its log line: an interruption while
-    # logging epoch 3 leaves the checkpoint of epoch 2.
+    # The checkpoint of an epoch is written before its log line: an interruption while
+    # logging epoch 3 leaves the checkpoint of epoch 3.
     with pytest.raises(Interrupted):
         fit(params, tiny_split, 0, CPU, checkpoint=checkpoint, log=interrupt_at("epoch 3/4"))
     saved = torch.load(checkpoint, weights_only=True)
-    assert saved["state"]["epoch"] == 2
+    assert saved["state"]["epoch"] == 3
     assert [p.name for p in checkpoint.parent.iterdir()] == ["checkpoint.pt"]
 
     lines = []
     model, resumed = fit(params, tiny_split, 0, CPU, checkpoint=checkpoint, log=lines.append)
-    assert lines[0].startswith("resumed from") and "after epoch 2" in lines[0]
-    assert [line.split()[1] for line in lines[1:]] == ["3/4", "4/4"]
+    assert lines[0].startswith("resumed from") and "after epoch 3" in lines[0]
+    assert [line.split()[1] for line in lines[1:]] == ["4/4"]
     assert resumed["history"] == full["history"]
     assert without_time(resumed) == without_time(full)
     assert same_state(model, full_model)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 from conftest import write_idx_dataset
-from workflow_helpers import copy_workflow, planned, run, write_config
+from workflow_helpers import REPO, copy_workflow, planned, run, snakemake_bin, write_config
 
 from aeflow import models
 
@@ -160,8 +163,11 @@ def test_adding_a_configuration_runs_only_its_jobs(finished):
     "module, expected, unexpected",
     [
         ("training", {"train_autoencoder": 3, "train_classifier": 6}, {"prepare"}),
-        ("plots", {"plot_test_accuracy": 1, "report": 1}, {"train_autoencoder",
-                                                           "train_classifier", "tables"}),
+        (
+            "plots",
+            {"plot_test_accuracy": 1, "report": 1},
+            {"train_autoencoder", "train_classifier", "tables"},
+        ),
     ],
 )
 def test_code_change_reruns_the_rules_that_use_it(finished, module, expected, unexpected):
@@ -201,15 +207,14 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path):
 
 
 def test_lint_and_format_are_clean():
-    from workflow_helpers import REPO, snakemake_bin
-    import subprocess
-    import sys
-    from pathlib import Path
-
     lint = subprocess.run([snakemake_bin(), "--lint"], cwd=REPO, capture_output=True, text=True)
     assert "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
     snakefmt = Path(sys.executable).with_name("snakefmt")
     if snakefmt.exists():
-        fmt = subprocess.run([str(snakefmt), "--check", "Snakefile", "rules"], cwd=REPO,
-                             capture_output=True, text=True)
+        fmt = subprocess.run(
+            [str(snakefmt), "--check", "Snakefile", "rules"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
         assert fmt.returncode == 0, fmt.stderr

@@ -40,8 +40,18 @@ def write_config(path: Path, config: dict) -> Path:
 def run(workflow: Path, configfile: Path, *args: str, check: bool = True, timeout=900):
     """Run snakemake with the copy's package first on the import path."""
     env = {**os.environ, "PYTHONPATH": str(workflow)}
-    command = [snakemake_bin(), "--snakefile", str(workflow / "Snakefile"), "--directory",
-               str(workflow), "--cores", "2", *args, "--configfile", str(configfile)]
+    command = [
+        snakemake_bin(),
+        "--snakefile",
+        str(workflow / "Snakefile"),
+        "--directory",
+        str(workflow),
+        "--cores",
+        "2",
+        *args,
+        "--configfile",
+        str(configfile),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(
