@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_PARTS = ["Snakefile", "rules", "scripts", "config", "report", "aeflow", "profiles"]
+WORKFLOW_PARTS = ["Snakefile", "rules", "scripts", "config", "envs", "report", "aeflow", "profiles"]
 
 
 def snakemake_bin() -> str:

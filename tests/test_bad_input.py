@@ -1,0 +1,154 @@
+"""Bad input, row by row of the README's table: a non-zero exit before any training, a
+message that names the problem, and no half-written output."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+from conftest import gzip_bytes, idx_bytes, write_idx_dataset
+from test_workflow import tiny_config
+from workflow_helpers import copy_workflow, run, write_config
+
+from aeflow import models
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad")
+    source = root / "source"
+    checksums = write_idx_dataset(source, 300, 100)
+    return copy_workflow(root / "wf"), tiny_config(source, checksums), root
+
+
+def set_key(config, dotted, value):
+    *parents, last = dotted.split(".")
+    node = config
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    return config
+
+
+CONFIG_CASES = [
+    ("autoencoder.base.lr", -0.1, "['lr']"),
+    ("autoencoder.base.lr", 0, "['lr']"),
+    ("classifier.base.lr", "fast", "['lr']"),
+    ("autoencoder.base.dropout", 1.0, "['dropout']"),
+    ("classifier.base.dropout", -0.2, "['dropout']"),
+    ("autoencoder.base.latent", 0, "['latent']"),
+    ("autoencoder.base.batch_size", 0, "['batch_size']"),
+    ("autoencoder.base.batch_size", 60_000, "larger than the training set"),
+    ("classifier.base.epochs", 0, "['epochs']"),
+    ("autoencoder.base.architecture", "resnet", "['architecture']"),
+    ("autoencoder.base.optimizer", "rmsprop", "['optimizer']"),
+    ("autoencoder.base.output_activation", "tanh", "['output_activation']"),
+    ("autoencoder.base.schedule", "cosine", "'schedule' was unexpected"),
+    ("classifier.initialisations", ["scratch", "imagenet"], "['initialisations']"),
+    ("autoencoder.sweeps.lr", [], "['sweeps']['lr']"),
+    ("seeds", [], "['seeds']"),
+    (
+        "autoencoder.configurations",
+        [{"lr": 0.01}, {"lr": 0.01}],
+        "autoencoder.configurations[1]: expands to a configuration already in the grid",
+    ),
+    ("classifier.autoencoder", {"dropout": 0.4}, "is not in the autoencoder grid"),
+]
+
+
+@pytest.mark.parametrize(
+    "key, value, message", CONFIG_CASES, ids=[c[0] + "=" + repr(c[1]) for c in CONFIG_CASES]
+)
+def test_bad_config_fails_before_any_job(setup, key, value, message):
+    workflow, config, root = setup
+    bad = set_key(copy.deepcopy(config), key, value)
+    result = run(workflow, write_config(root / "bad.yaml", bad), "--dry-run", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert message in output, output[-2000:]
+    assert not (workflow / "results").exists()
+
+
+def data_case(root, name):
+    """A source folder whose files are broken in one way, and their configured checksums."""
+    source = root / name
+    checksums = write_idx_dataset(source, 300, 100)
+    images = source / "train-images-idx3-ubyte.gz"
+    if name == "wrong-checksum":
+        checksums["train-images-idx3-ubyte.gz"] = {"md5": "0" * 32, "sha256": "0" * 64}
+    elif name == "truncated":
+        images.write_bytes(images.read_bytes()[:1000])
+    elif name in ("wrong-magic", "not-28x28"):
+        pixels = np.zeros((300, 32, 32) if name == "not-28x28" else (300, 28, 28), np.uint8)
+        content = idx_bytes(pixels, magic=2049 if name == "wrong-magic" else None)
+        raw = gzip_bytes(content)
+        images.write_bytes(raw)
+        checksums[images.name] = {
+            "md5": hashlib.md5(raw).hexdigest(),
+            "sha256": hashlib.sha256(gzip.decompress(raw)).hexdigest(),
+        }
+    return source, checksums
+
+
+DATA_CASES = [
+    ("wrong-checksum", "checksum mismatch", "download"),
+    ("truncated", "not a valid gzip file", "download"),
+    ("wrong-magic", "wrong IDX magic number 2049, expected 2051", "prepare"),
+    ("not-28x28", "expected 28×28", "prepare"),
+    ("unreachable", "could not fetch train-images-idx3-ubyte.gz", "download"),
+]
+
+
+@pytest.mark.parametrize("case, message, failing_rule", DATA_CASES, ids=[c[0] for c in DATA_CASES])
+def test_bad_data_fails_with_the_file_named(setup, case, message, failing_rule):
+    workflow, config, root = setup
+    bad = copy.deepcopy(config)
+    if case == "unreachable":
+        bad["data"]["sources"] = [str(root / "no-such-folder"), "http://127.0.0.1:9/fashion"]
+    else:
+        source, bad["data"]["files"] = data_case(root, case)
+        bad["data"]["sources"] = [str(source)]
+    work = copy_workflow(root / f"wf-{case}")
+    result = run(
+        work, write_config(root / f"{case}.yaml", bad), "results/data/fashion_mnist.pt", check=False
+    )
+    logs = "".join(p.read_text() for p in (work / "logs" / "data").glob("*.log"))
+    assert result.returncode != 0
+    assert message in logs, logs[-3000:]
+    assert "train-images-idx3-ubyte.gz" in logs
+    if case == "unreachable":  # every source tried is named
+        assert str(root / "no-such-folder") in logs and "127.0.0.1:9" in logs
+    # nothing half-written: the file that failed its check is not in resources/ (a
+    # download failure), there is no prepared dataset, and no temporary file is left
+    if failing_rule == "download":
+        assert not (work / "resources" / "fashion-mnist" / "train-images-idx3-ubyte.gz").exists()
+    assert not (work / "results" / "data" / "fashion_mnist.pt").exists()
+    assert list(work.rglob(".*.tmp")) == []
+
+
+@pytest.mark.parametrize("problem", ["other-latent", "corrupted"])
+def test_bad_encoder_file_is_refused_naming_the_file(tmp_path, problem):
+    path = tmp_path / "encoder.pt"
+    if problem == "corrupted":
+        path.write_bytes(b"PK\x03\x04 not really a checkpoint")
+    else:
+        ae = models.build_autoencoder(
+            {"architecture": "conv", "latent": 8, "dropout": 0.0, "output_activation": "sigmoid"}
+        )
+        torch.save(models.encoder_export(ae, {"architecture": "conv", "latent": 8}, "conv-x"), path)
+    classifier = models.build_classifier(
+        {"architecture": "conv", "latent": 16, "hidden": 32, "dropout": 0.0}
+    )
+    with pytest.raises(models.ModelError) as info:
+        models.load_encoder_state(
+            classifier.encoder, models.load_checkpoint(path), "conv", 16, str(path)
+        )
+    assert str(path) in str(info.value)
+    if problem == "other-latent":
+        assert "latent 8" in str(info.value) and "latent 16" in str(info.value)
