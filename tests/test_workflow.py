@@ -19,6 +19,7 @@ from aeflow import models
 pytestmark = pytest.mark.workflow
 
 N_TRAIN, N_TEST, N_VAL = 300, 100, 60
+DIVERGING_LR = 1.0e6
 
 
 def tiny_config(source, checksums) -> dict:
@@ -37,9 +38,16 @@ def tiny_config(source, checksums) -> dict:
             "sweeps": {"latent": [8, 16], "optimizer": ["sgd", "adam"]},
         },
         "classifier": {
-            "base": {"latent": 16, "hidden": 32, "epochs": 2, "batch_size": 30},
+            "base": {
+                "latent": 16,
+                "hidden": 32,
+                "epochs": 2,
+                "batch_size": 30,
+                "optimizer": "sgd",
+                "lr": 0.01,
+            },
             "initialisations": ["scratch", "frozen", "finetune"],
-            "sweeps": {"lr": [0.001, 0.01]},
+            "sweeps": {"lr": [0.01, DIVERGING_LR]},  # SGD with lr 1e6 diverges
         },
         "figures": {"reconstructions": 4},
     }
@@ -88,7 +96,24 @@ def test_tables_hold_every_model_with_its_hyperparameters(finished):
         **{m: 8 for m in clf["model_id"]},
     }
     assert set(hist["split"]) == {"train", "validation"}
-    assert hist["value"].notna().all()
+    converged = clf.loc[~clf["diverged"], "model_id"]
+    assert hist[hist["model_id"].isin(converged)]["value"].notna().all()
+
+
+def test_diverged_runs_are_recorded_and_the_rest_goes_on(finished):
+    workflow, _, _ = finished
+    t = tables(workflow)
+    clf = t["classifier_metrics"]
+    diverging = clf["lr"] == DIVERGING_LR
+    assert clf.loc[~diverging, "diverged"].eq(False).all()
+    # the pretrained and scratch runs with SGD at lr 1e6 blow up
+    assert clf.loc[diverging & (clf.initialisation != "frozen"), "diverged"].all()
+    for _, row in clf[clf["diverged"]].iterrows():
+        assert 1 <= row["diverged_epoch"] <= 2 and row["epochs_run"] == row["diverged_epoch"]
+        history = t["histories"][t["histories"]["model_id"] == row["model_id"]]
+        assert history["epoch"].max() == row["diverged_epoch"]
+    html = (workflow / "results" / "report.html").read_text()
+    assert "diverged" in html
 
 
 def test_accuracy_agrees_with_the_confusion_matrix(finished):
@@ -142,9 +167,9 @@ def test_nothing_reruns_after_a_finished_run(finished):
 def test_changing_one_hyperparameter_reruns_only_that_configuration(finished):
     workflow, config, root = finished
     changed = copy.deepcopy(config)
-    changed["classifier"]["sweeps"]["lr"] = [0.001, 0.02]
+    changed["classifier"]["sweeps"]["lr"] = [0.01, 0.02]
     jobs = planned(workflow, write_config(root / "changed.yaml", changed))
-    assert jobs["train_classifier"] == 3  # lr 0.02 for each initialisation
+    assert jobs["train_classifier"] == 3  # lr 0.02 (instead of 1e6) for each initialisation
     assert jobs["evaluate_classifier"] == 3
     assert "train_autoencoder" not in jobs and "prepare" not in jobs
     assert jobs["tables"] == 1 and jobs["report"] == 1
