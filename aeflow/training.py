@@ -9,6 +9,7 @@ killed job restarts from its last finished epoch.
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from pathlib import Path
@@ -35,6 +36,16 @@ def select_device(requested: str = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise TrainingError(f"device {requested!r} asked for, but CUDA is not available")
     return device
+
+
+def use_deterministic_algorithms() -> None:
+    """Ask PyTorch for deterministic kernels (matters on CUDA; the CPU path already is).
+
+    Slower on a GPU, and an operation without a deterministic kernel then raises.
+    """
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
 
 
 def seed_everything(seed: int) -> None:

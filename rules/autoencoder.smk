@@ -20,6 +20,7 @@ rule train_autoencoder:
     params:
         hp=lambda w: AUTOENCODERS[w.ae],
         device=config["device"],
+        deterministic=config["deterministic"],
     script:
         "../scripts/train.py"
 

@@ -19,5 +19,6 @@ rule train_classifier:
     params:
         hp=lambda w: CLASSIFIERS[w.clf],
         device=config["device"],
+        deterministic=config["deterministic"],
     script:
         "../scripts/train.py"

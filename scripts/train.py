@@ -11,6 +11,8 @@ model_id = snakemake.wildcards.get("ae") or snakemake.wildcards.get("clf")
 seed = int(snakemake.wildcards.seed)
 params = dict(snakemake.params.hp)
 device = training.select_device(snakemake.params.device)
+if snakemake.params.deterministic:
+    training.use_deterministic_algorithms()
 log(f"{kind} {model_id} seed {seed} on {device} with {snakemake.threads} threads: {params}")
 
 dataset = data.load(snakemake.input.data)
