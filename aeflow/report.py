@@ -2,9 +2,7 @@
 
 import base64
 import math
-
 import re
-
 from pathlib import Path
 
 import jinja2

@@ -1,9 +1,16 @@
 """The training loop: a plain function over in-memory uint8 tensors.
 
 The whole split lives on the chosen device as uint8; each batch is indexed there
-and scaled to [0, 1]. Losses are summed on the device and read once per epoch.
-Each epoch ends with an atomic, resumable checkpoint when a path is given, so a
-killed job restarts from its last finished epoch.
+and scaled to [0, 1]. Losses are summed on the device and read once per epoch (no
+host synchronisation inside an epoch on CUDA). Each epoch ends with an atomic,
+resumable checkpoint when a path is given, so a killed job restarts from its last
+finished epoch.
+
+Speed (see ``benchmarks/train_speed.py``): the models' dropout draws its mask from
+cheap random bits (:class:`aeflow.models.Dropout`), the model is trained and
+evaluated in ``channels_last`` on the CPU (restored to the default layout on
+return), the optimizers are the fused ones, and evaluation runs under
+``torch.inference_mode``.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from aeflow import files
+from aeflow.models import preferred_memory_format, set_memory_format
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
@@ -54,9 +62,32 @@ def seed_everything(seed: int) -> None:
 
 
 def make_optimizer(name: str, parameters, lr: float) -> torch.optim.Optimizer:
+    """Adam or SGD over the parameters that train; the fused (one kernel for all
+    parameters) implementation where the parameters' device has one (CPU, CUDA)."""
     if name not in OPTIMIZERS:
         raise TrainingError(f"optimizer {name!r} unknown; allowed: {', '.join(OPTIMIZERS)}")
-    return OPTIMIZERS[name]([p for p in parameters if p.requires_grad], lr=lr)
+    params = [p for p in parameters if p.requires_grad]
+    fused = bool(params) and all(
+        p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64)
+        for p in params
+    )
+    return OPTIMIZERS[name](params, lr=lr, **({"fused": True} if fused else {}))
+
+
+def _match_state_layout(opt: torch.optim.Optimizer) -> None:
+    """Give the optimizer's per-parameter state (Adam's moments) its parameter's strides:
+    a state loaded from a checkpoint made in another layout would otherwise meet a
+    fused kernel that expects both alike."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            state = opt.state.get(p, {})
+            for key, value in state.items():
+                if (
+                    torch.is_tensor(value)
+                    and value.shape == p.shape
+                    and value.stride() != p.stride()
+                ):
+                    state[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def as_input(images: torch.Tensor) -> torch.Tensor:
@@ -73,21 +104,32 @@ def _batch_loss(model, task, images, labels):
     return loss, (out.argmax(1) == labels).sum(), out
 
 
-@torch.no_grad()
 def evaluate_split(model, task, images, labels, batch_size=1000) -> dict:
-    """Mean loss (and accuracy for classifiers) over a split, in eval mode."""
+    """Mean loss (and accuracy for classifiers) over a split, in eval mode.
+
+    Runs under ``torch.inference_mode`` in the device's preferred layout (the model is
+    converted for the pass and put back); the model's mode and layout are restored."""
     was_training = model.training
     model.eval()
-    total = torch.zeros((), device=images.device)
-    correct = torch.zeros((), device=images.device)
-    for start in range(0, len(images), batch_size):
-        loss, right, _ = _batch_loss(
-            model, task, images[start : start + batch_size], labels[start : start + batch_size]
-        )
-        total += loss
-        if right is not None:
-            correct += right
-    model.train(was_training)
+    converted = set_memory_format(model, preferred_memory_format(images.device))
+    try:
+        with torch.inference_mode():
+            total = torch.zeros((), device=images.device)
+            correct = torch.zeros((), device=images.device)
+            for start in range(0, len(images), batch_size):
+                loss, right, _ = _batch_loss(
+                    model,
+                    task,
+                    images[start : start + batch_size],
+                    labels[start : start + batch_size],
+                )
+                total += loss
+                if right is not None:
+                    correct += right
+    finally:
+        if converted:
+            set_memory_format(model, torch.contiguous_format)
+        model.train(was_training)
     out = {"loss": total.item() / len(images)}
     if task == "classifier":
         out["accuracy"] = correct.item() / len(images)
@@ -108,6 +150,8 @@ def train(
     checkpoint: str | Path | None = None,
     fingerprint: dict | None = None,
     log: Callable[[str], None] = print,
+    amp_bf16: bool = False,
+    compile: bool = False,  # noqa: A002 - the config's name for it
 ) -> dict:
     """Train ``model`` on ``data`` (a split from :func:`aeflow.data.split`).
 
@@ -116,7 +160,12 @@ def train(
     stops at the first epoch whose training loss is not finite and reports it as
     diverged. Returns ``{"history": [...], "diverged": bool, "diverged_epoch": int
     or None, "epochs_run": int, "train_seconds": float}``; the model's weights are
-    the last epoch's.
+    the last epoch's (in the default memory layout, whatever layout trained them).
+
+    ``amp_bf16``: the forward pass (and loss) under ``torch.autocast`` in bfloat16.
+    ``compile``: train through ``torch.compile(model)`` (the weights are shared;
+    validation uses the model itself). Both are off by default: ``torch.compile`` made
+    CPU training slower, and neither has been measured on a GPU yet.
     """
     if task not in ("autoencoder", "classifier"):
         raise TrainingError(f"task {task!r} unknown")
@@ -126,7 +175,23 @@ def train(
     if epochs < 1:
         raise TrainingError(f"epochs must be at least 1, got {epochs}")
     model.to(device)
+    set_memory_format(model, preferred_memory_format(device))
+    try:
+        return _train(
+            model, data, task, epochs, batch_size, optimizer, lr, seed, device,
+            checkpoint, fingerprint, log, amp_bf16, compile,
+        )  # fmt: skip
+    finally:
+        set_memory_format(model, torch.contiguous_format)
+
+
+def _train(
+    model, data, task, epochs, batch_size, optimizer, lr, seed, device,
+    checkpoint, fingerprint, log, amp_bf16, compile_model,
+) -> dict:  # fmt: skip
+    n_train = len(data["train_images"])
     opt = make_optimizer(optimizer, model.parameters(), lr)
+    step_model = torch.compile(model) if compile_model else model
     train_x = data["train_images"].to(device)
     train_y = data["train_labels"].to(device)
     val_x = data["validation_images"].to(device)
@@ -139,6 +204,7 @@ def train(
         if saved.get("fingerprint") == fingerprint:
             model.load_state_dict(saved["model"])
             opt.load_state_dict(saved["optimizer"])
+            _match_state_layout(opt)
             torch.set_rng_state(saved["rng"])
             if device.type == "cuda" and saved.get("cuda_rng") is not None:
                 torch.cuda.set_rng_state(saved["cuda_rng"], device)
@@ -159,7 +225,8 @@ def train(
         correct = torch.zeros((), device=device)
         for start in range(0, n_train, batch_size):
             idx = order[start : start + batch_size]
-            loss, right, _ = _batch_loss(model, task, train_x[idx], train_y[idx])
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp_bf16):
+                loss, right, _ = _batch_loss(step_model, task, train_x[idx], train_y[idx])
             opt.zero_grad(set_to_none=True)
             (loss / len(idx)).backward()
             opt.step()
@@ -186,7 +253,7 @@ def train(
             files.save_torch(
                 {
                     "fingerprint": fingerprint,
-                    "model": model.state_dict(),
+                    "model": {k: v.contiguous() for k, v in model.state_dict().items()},
                     "optimizer": opt.state_dict(),
                     "rng": torch.get_rng_state(),
                     "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,

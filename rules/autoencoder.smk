@@ -21,6 +21,7 @@ rule train_autoencoder:
         hp=lambda w: AUTOENCODERS[w.ae],
         device=config["device"],
         deterministic=config["deterministic"],
+        gpu_slots=GPU_SLOTS,
     script:
         "../scripts/train.py"
 

@@ -20,5 +20,6 @@ rule train_classifier:
         hp=lambda w: CLASSIFIERS[w.clf],
         device=config["device"],
         deterministic=config["deterministic"],
+        gpu_slots=GPU_SLOTS,
     script:
         "../scripts/train.py"

@@ -36,6 +36,7 @@ SEEDS = config["seeds"]
 
 DATA = config["data"]
 DATASET = "results/data/fashion_mnist.pt"
+GPU_SLOTS = ".snakemake/aeflow-gpu-slots"  # lock files: one GPU per local training job
 IDX_FILES = list(DATA["files"])
 AE_SWEEPS = list(config["autoencoder"].get("sweeps") or {})
 CLF_SWEEPS = list(config["classifier"].get("sweeps") or {})
