@@ -70,19 +70,22 @@ def dropout_mask(x: torch.Tensor, p: float) -> torch.Tensor:
     ``1 / (1 - p)``; elements independent. CPU only (see :class:`Dropout`).
 
     The random bits come from one ``random_`` call that fills 64-bit words over the
-    full range, i.e. four 16-bit draws per generator call, read as int16 and compared
-    with a threshold straight into the float mask. ``bernoulli_`` draws (and converts)
-    one random number per element and is ~6× slower on the CPU; it was about half of a
-    training step of seed 000's autoencoder. Uses the default CPU generator, so
-    ``torch.manual_seed`` and ``torch.get/set_rng_state`` make it reproducible.
+    full range, i.e. four 16-bit draws per generator call, read as int16, converted to
+    float in the mask's buffer and compared with a threshold in place. ``bernoulli_``
+    draws (and converts) one random number per element and is ~6× slower on the CPU; it
+    was about half of a training step of seed 000's autoencoder. Uses the default CPU
+    generator, so ``torch.manual_seed`` and ``torch.get/set_rng_state`` make it
+    reproducible.
     """
-    mask = torch.empty_like(x, memory_format=torch.preserve_format)
+    # int16 values are exact in float32/64, not in half types: compare in float32 there
+    exact = x.dtype in (torch.float32, torch.float64)
+    mask = torch.empty_like(x, dtype=x.dtype if exact else torch.float32)
     n = x.numel()
     words = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device)
     words.random_(-(1 << 63), None)  # all 64 bits uniformly random
-    bits = words.view(torch.int16)[:n].as_strided(mask.shape, mask.stride())
-    torch.ge(bits, dropout_threshold(p), out=mask)
-    return mask.mul_(1.0 / (1.0 - p))
+    mask.copy_(words.view(torch.int16)[:n].as_strided(mask.shape, mask.stride()))
+    mask.ge_(dropout_threshold(p)).mul_(1.0 / (1.0 - p))
+    return mask if exact else mask.to(x.dtype)
 
 
 class Dropout(nn.Module):

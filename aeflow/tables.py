@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 import pandas as pd
 
-from aeflow import files
+from aeflow import files, stats
 
 
 def slug(name: str) -> str:
@@ -99,7 +100,8 @@ def combine(paths: list[str | Path]) -> pd.DataFrame:
 
 
 def summarise(metrics: pd.DataFrame, by: list[str], values: list[str]) -> pd.DataFrame:
-    """Mean, standard deviation and number of seeds of ``values`` per group of ``by``.
+    """Mean, standard deviation, 95 % interval half-width and number of seeds of
+    ``values`` per group of ``by``.
 
     Diverged runs are counted apart (``diverged`` column) and left out of the means.
     """
@@ -108,6 +110,12 @@ def summarise(metrics: pd.DataFrame, by: list[str], values: list[str]) -> pd.Dat
     out = grouped[values].agg(["mean", "std"])
     out.columns = [f"{v} {stat}" for v, stat in out.columns]
     out["seeds"] = grouped.size()
+    for v in values:
+        half = [
+            stats.t975(n - 1) * sd / math.sqrt(n) if n > 1 else math.nan
+            for sd, n in zip(out[f"{v} std"], out["seeds"])
+        ]
+        out.insert(out.columns.get_loc(f"{v} std") + 1, f"{v} ci95", half)
     if "diverged" in metrics:
         # every group, including one whose runs all diverged (seeds 0, means NaN)
         diverged = metrics.groupby(by, dropna=False, sort=True)["diverged"].sum()

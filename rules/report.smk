@@ -6,7 +6,7 @@ rule report:
         figures=FIGURES,
         autoencoder_metrics="results/tables/autoencoder_metrics.parquet",
         classifier_metrics="results/tables/classifier_metrics.parquet",
-        code=code("report", "tables"),
+        code=code("report", "tables", "stats"),
     output:
         report(
             "results/report.html",

@@ -1,54 +1,37 @@
-"""Assemble results/report.html: setup, test-metric tables, every figure with its caption."""
+"""Assemble results/report.html: setup, verdicts, test-metric tables, every figure."""
 
 from pathlib import Path
 
 import pandas as pd
 
-from aeflow import report, tables
+from aeflow import report, stats, tables
+from aeflow.grid import AUTOENCODER_KEYS, CLASSIFIER_KEYS
 from aeflow.logs import job_logger
 
 log = job_logger(snakemake.log[0])
 ae = pd.read_parquet(snakemake.input.autoencoder_metrics)
 clf = pd.read_parquet(snakemake.input.classifier_metrics)
-base_ids = list(snakemake.params.base_classifiers.values())
+base_ids = dict(snakemake.params.base_classifiers)
+base = clf[clf["model_id"].isin(list(base_ids.values()))]
 
-ae_columns = [
-    "architecture",
-    "latent",
-    "dropout",
-    "optimizer",
-    "lr",
-    "batch_size",
-    "output_activation",
-    "epochs",
-]
-clf_columns = [
-    "initialisation",
-    "architecture",
-    "latent",
-    "hidden",
-    "dropout",
-    "optimizer",
-    "lr",
-    "batch_size",
-    "epochs",
-]
 sections = [
     (
+        "Verdicts: the seed reports' claims, checked across seeds",
+        stats.initialisation_verdicts(clf, base_ids),
+    ),
+    (
         "Base classifier: test metrics by initialisation",
-        tables.summarise(
-            clf[clf["model_id"].isin(base_ids)],
-            ["initialisation"],
-            ["test_accuracy", "test_macro_f1", "test_loss"],
-        ),
+        tables.summarise(base, ["initialisation"], ["test_accuracy", "test_macro_f1", "test_loss"]),
     ),
     (
         "All classifiers: test metrics",
-        tables.summarise(clf, clf_columns, ["test_accuracy", "test_macro_f1"]),
+        tables.summarise(
+            clf, ["initialisation", *CLASSIFIER_KEYS], ["test_accuracy", "test_macro_f1"]
+        ),
     ),
     (
         "All autoencoders: test reconstruction MSE",
-        tables.summarise(ae, ae_columns, ["test_mse", "final_validation_loss"]),
+        tables.summarise(ae, list(AUTOENCODER_KEYS), ["test_mse", "final_validation_loss"]),
     ),
 ]
 

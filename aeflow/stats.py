@@ -1,0 +1,128 @@
+"""Replicate statistics and verdicts: how large a difference is, and whether it holds.
+
+The seed reports drew conclusions from one run each; here every comparison is made
+over replicate seeds, paired by seed (the same seed gives both arms the same data order
+and, for pretrained classifiers, the encoder trained with that seed), and reported as
+a mean difference with a 95 % confidence interval (Student's t).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+# Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom; normal beyond.
+_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]  # fmt: skip
+
+
+def t975(dof: int) -> float:
+    if dof < 1:
+        return math.nan
+    return _T975[dof - 1] if dof <= len(_T975) else 1.960
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean over ``n`` replicates with its standard deviation and 95 % interval."""
+
+    mean: float
+    sd: float
+    n: int
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values) -> "Estimate":
+        values = [float(v) for v in values if math.isfinite(float(v))]
+        n = len(values)
+        if n == 0:
+            return cls(math.nan, math.nan, 0, math.nan, math.nan)
+        mean = sum(values) / n
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else math.nan
+        half = t975(n - 1) * sd / math.sqrt(n) if n > 1 else math.nan
+        return cls(mean, sd, n, mean - half, mean + half)
+
+    def text(self, scale: float = 1.0, unit: str = "", digits: int = 2) -> str:
+        """ "92.41 % [91.80, 93.02] (n=3)"; the interval is omitted with one replicate."""
+        if self.n == 0:
+            return "no finite value"
+        head = f"{self.mean * scale:.{digits}f}{unit}"
+        if self.n == 1:
+            return f"{head} (n=1, no interval)"
+        return (
+            f"{head} [{self.low * scale:.{digits}f}, {self.high * scale:.{digits}f}] (n={self.n})"
+        )
+
+
+def paired_difference(
+    table: pd.DataFrame, arm: str, a, b, value: str, pair_on: str = "seed"
+) -> Estimate:
+    """Mean of (``a`` − ``b``) in ``value`` over the ``pair_on`` values both arms have.
+
+    ``table`` holds one row per arm value and seed (other columns equal between arms).
+    A pair where either side diverged or is not finite is left out.
+    """
+    ok = table[~table["diverged"].astype(bool)] if "diverged" in table else table
+    left = ok[ok[arm] == a].set_index(pair_on)[value]
+    right = ok[ok[arm] == b].set_index(pair_on)[value]
+    if left.index.has_duplicates or right.index.has_duplicates:
+        raise ValueError(f"several rows per {pair_on} for {arm}={a!r} or {b!r}: filter first")
+    common = left.index.intersection(right.index)
+    return Estimate.of((left[common] - right[common]).tolist())
+
+
+def verdict(difference: Estimate, claim: str) -> str:
+    """Whether a claim about the sign of a difference holds across seeds.
+
+    ``claim`` is "positive" (a > b) or "negative" (a < b). The claim *holds* when the
+    whole 95 % interval is on its side of zero, *is contradicted* when the whole interval
+    is on the other side, and is *not settled* otherwise (or with fewer than 2 seeds).
+    """
+    if claim not in ("positive", "negative"):
+        raise ValueError(f"claim must be 'positive' or 'negative', got {claim!r}")
+    if difference.n < 2 or math.isnan(difference.low):
+        return "not settled (fewer than 2 seeds)"
+    sign = 1 if claim == "positive" else -1
+    low, high = sorted((sign * difference.low, sign * difference.high))
+    if low > 0:
+        return "holds"
+    if high < 0:
+        return "contradicted"
+    return "not settled (the interval includes 0)"
+
+
+# Claims of the seed reports about the base classifier, by initialisation:
+# (source, claim in words, arm a, arm b, expected sign of a − b in test accuracy).
+INITIALISATION_CLAIMS = [
+    ("seed 000", "training from scratch beats the frozen pretrained encoder "
+     "(92.4 % vs 82.0 % in one run)", "scratch", "frozen", "positive"),
+    ("seed 001", "fine-tuning the pretrained encoder beats keeping it frozen",
+     "finetune", "frozen", "positive"),
+    ("the question", "pretraining, then fine-tuning, beats training from scratch",
+     "finetune", "scratch", "positive"),
+]  # fmt: skip
+
+
+def initialisation_verdicts(metrics: pd.DataFrame, model_ids: dict[str, str]) -> pd.DataFrame:
+    """Each claim about initialisations checked on the base classifiers' test accuracy.
+
+    ``model_ids`` maps initialisation → model id of the base classifier with it; claims
+    whose arms were not trained are skipped.
+    """
+    base = metrics[metrics["model_id"].isin(list(model_ids.values()))]
+    rows = []
+    for source, claim, a, b, sign in INITIALISATION_CLAIMS:
+        if a not in model_ids or b not in model_ids:
+            continue
+        diff = paired_difference(base, "initialisation", a, b, "test_accuracy")
+        rows.append({
+            "source": source,
+            "claim": claim,
+            "measured": f"{a} − {b}: {diff.text(100, ' points')}",
+            "verdict": verdict(diff, sign),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=["source", "claim", "measured", "verdict"])
