@@ -27,9 +27,8 @@ TEMPLATE = """<!DOCTYPE html>
   h2 { margin-top: 2.5rem; border-bottom: 1px solid #ddd; }
   nav ul { columns: 2; }
   table { border-collapse: collapse; margin: 1rem 0; font-size: .9rem; }
-  th, td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: right; }
+  th, td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; font-variant-numeric: tabular-nums; }
   th { background: #f2f2f2; }
-  td:first-child, th:first-child { text-align: left; }
   tbody tr:nth-child(even) { background: #fafafa; }
   dl.setup { display: grid; grid-template-columns: max-content auto; gap: .2rem 1.5rem; }
   dl.setup dt { font-weight: 600; }
