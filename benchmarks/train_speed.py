@@ -97,6 +97,7 @@ def run_worker(args, job: dict) -> dict:
         env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(args.threads)
     out = subprocess.run(
         [sys.executable, __file__, "--worker", json.dumps(job)],
+        check=False,
         env=env,
         capture_output=True,
         text=True,
@@ -139,7 +140,7 @@ def speed_table(args, data_path: Path) -> None:
     )
     header = (
         "| model | engine | s / epoch | train images/s | ratio | eval images/s | eval ratio "
-        f"| peak memory ({first['memory_kind']}) |"
+        f"| peak memory ({first['memory_kind']}; + over the data-loaded process) |"
     )
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
@@ -151,11 +152,12 @@ def speed_table(args, data_path: Path) -> None:
             speed = rs[0]["n_train"] / sec
             eval_speed = rs[0]["n_eval"] / median([r["eval_seconds"] for r in rs])
             memory = median([r["peak_memory_mib"] for r in rs])
+            growth = median([r["peak_growth_mib"] for r in rs])
             if base is None:
                 base, base_eval = speed, eval_speed
             print(
                 f"| {task} | {method} | {sec:.2f} | {speed:,.0f} | {speed / base:.2f}x "
-                f"| {eval_speed:,.0f} | {eval_speed / base_eval:.2f}x | {memory:,.0f} MiB |"
+                f"| {eval_speed:,.0f} | {eval_speed / base_eval:.2f}x | {memory:,.0f} MiB (+{growth:,.0f}) |"
             )
 
 
@@ -239,6 +241,7 @@ def worker(job: dict) -> dict:
     params = AE_PARAMS if task == "autoencoder" else CLF_PARAMS
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     epoch_seconds, validation = [], []
     if job["method"] == "aeflow":
@@ -263,7 +266,9 @@ def worker(job: dict) -> dict:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         started = time.perf_counter()
-        training.evaluate_split(model, task, eval_x.to(device), eval_y.to(device))
+        training.evaluate_split(
+            model, task, eval_x.to(device), eval_y.to(device), training.eval_batch_size(device)
+        )
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         eval_seconds = time.perf_counter() - started
@@ -335,9 +340,7 @@ def worker(job: dict) -> dict:
                 running += loss.item() * len(x)
             epoch_seconds.append(time.perf_counter() - started)
             if curves:
-                validation.append(
-                    evaluate(split["validation_images"], split["validation_labels"])
-                )
+                validation.append(evaluate(split["validation_images"], split["validation_labels"]))
         started = time.perf_counter()
         evaluate(eval_x, eval_y)
         if device.type == "cuda":
@@ -346,8 +349,10 @@ def worker(job: dict) -> dict:
 
     if device.type == "cuda":
         peak, kind = torch.cuda.max_memory_allocated(device) / 2**20, "CUDA allocated"
+        growth = peak
     else:
         peak, kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "max RSS"
+        growth = peak - maxrss_before  # what training and evaluation added to the peak
     return {
         "epoch_seconds": epoch_seconds,
         "eval_seconds": eval_seconds,
@@ -355,6 +360,7 @@ def worker(job: dict) -> dict:
         "n_train": n_train,
         "n_eval": len(eval_x),
         "peak_memory_mib": peak,
+        "peak_growth_mib": growth,
         "memory_kind": kind,
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
         "threads": torch.get_num_threads(),
@@ -367,7 +373,9 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     parser.add_argument("--epochs", type=int, default=None, help="1 (table), 3 (curves)")
     parser.add_argument("--repeats", type=int, default=3, help="processes per method and model")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+    )
     parser.add_argument("--subset", type=int, default=None, help="first N images of each split")
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument("--data", default=DATA_DIR, help="folder of the four IDX .gz files")

@@ -22,6 +22,7 @@ rule train_autoencoder:
         device=config["device"],
         deterministic=config["deterministic"],
         gpu_slots=GPU_SLOTS,
+        engine=dict(sorted(config["engine"].items())),
     script:
         "../scripts/train.py"
 

@@ -21,5 +21,6 @@ rule train_classifier:
         device=config["device"],
         deterministic=config["deterministic"],
         gpu_slots=GPU_SLOTS,
+        engine=dict(sorted(config["engine"].items())),
     script:
         "../scripts/train.py"

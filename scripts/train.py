@@ -21,10 +21,12 @@ encoder = models.load_checkpoint(encoder_file) if encoder_file else None
 with devices.job_device(snakemake.params.device, snakemake.params.gpu_slots, log) as device:
     log(f"{kind} {model_id} seed {seed} on {device} with {snakemake.threads} threads: {params}")
     if kind == "autoencoder":
-        model, result = training.fit_autoencoder(params, dataset, seed, device, checkpoint, log)
+        model, result = training.fit_autoencoder(
+            params, dataset, seed, device, checkpoint, log, **snakemake.params.engine
+        )
     else:
         model, result = training.fit_classifier(
-            params, dataset, seed, device, encoder, checkpoint, log
+            params, dataset, seed, device, encoder, checkpoint, log, **snakemake.params.engine
         )
 
 tables.write_parquet(

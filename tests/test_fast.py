@@ -192,3 +192,30 @@ def test_amp_bf16_option_trains(tiny_split):
         lr=0.005, seed=0, device=CPU, log=lambda _: None, amp_bf16=True,
     )  # fmt: skip
     assert not result["diverged"] and math.isfinite(result["final_validation_loss"])
+
+
+def test_resume_from_an_unfused_checkpoint(tiny_split, tmp_path):
+    """A checkpoint written by the earlier engine (default-layout Adam moments, no fused
+    flag) resumes, and to the same result as one written by this engine."""
+    checkpoint = tmp_path / "resume.pt"
+    params = {**AE, "epochs": 2}
+    quiet = lambda _: None
+    with pytest.raises(RuntimeError, match="stop"):
+
+        def stop(line):
+            if line.startswith("epoch 1/2"):
+                raise RuntimeError("stop")
+
+        training.fit_autoencoder(params, tiny_split, 0, CPU, checkpoint, log=stop)
+    saved = torch.load(checkpoint, weights_only=True)
+    for group in saved["optimizer"]["param_groups"]:
+        group["fused"] = None
+    for state in saved["optimizer"]["state"].values():
+        for key, value in state.items():
+            if value.dim() == 4:
+                state[key] = value.contiguous()
+    old = tmp_path / "old.pt"
+    torch.save(saved, old)
+    _, resumed = training.fit_autoencoder(params, tiny_split, 0, CPU, checkpoint, log=quiet)
+    _, from_old = training.fit_autoencoder(params, tiny_split, 0, CPU, old, log=quiet)
+    assert from_old["history"] == resumed["history"]
