@@ -305,6 +305,16 @@ def _epoch_line(epoch, epochs, rows, seconds) -> str:
     return " ".join(parts)
 
 
+def _fit(model, task, params, data, seed, device, checkpoint, log, engine) -> dict:
+    """:func:`train` with a configuration's hyperparameters; resumable for that
+    configuration and seed only (the checkpoint's fingerprint)."""
+    return train(
+        model, data, task=task, epochs=params["epochs"], batch_size=params["batch_size"],
+        optimizer=params["optimizer"], lr=params["lr"], seed=seed, device=device,
+        checkpoint=checkpoint, fingerprint={**params, "seed": seed}, log=log, **engine,
+    )  # fmt: skip
+
+
 def fit_autoencoder(
     params: dict, data: dict, seed: int, device, checkpoint=None, log=print, **engine
 ):
@@ -315,22 +325,7 @@ def fit_autoencoder(
 
     seed_everything(seed)
     model = build_autoencoder(params)
-    result = train(
-        model,
-        data,
-        task="autoencoder",
-        epochs=params["epochs"],
-        batch_size=params["batch_size"],
-        optimizer=params["optimizer"],
-        lr=params["lr"],
-        seed=seed,
-        device=device,
-        checkpoint=checkpoint,
-        fingerprint={**params, "seed": seed},
-        log=log,
-        **engine,
-    )
-    return model, result
+    return model, _fit(model, "autoencoder", params, data, seed, device, checkpoint, log, engine)
 
 
 def fit_classifier(
@@ -358,22 +353,7 @@ def fit_classifier(
         load_encoder_state(model.encoder, encoder, params["architecture"], params["latent"])
     if init == "frozen":
         model.freeze_encoder()
-    result = train(
-        model,
-        data,
-        task="classifier",
-        epochs=params["epochs"],
-        batch_size=params["batch_size"],
-        optimizer=params["optimizer"],
-        lr=params["lr"],
-        seed=seed,
-        device=device,
-        checkpoint=checkpoint,
-        fingerprint={**params, "seed": seed},
-        log=log,
-        **engine,
-    )
-    return model, result
+    return model, _fit(model, "classifier", params, data, seed, device, checkpoint, log, engine)
 
 
 def model_file(kind: str, model_id: str, seed: int, params: dict, model, result: dict) -> dict:

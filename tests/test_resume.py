@@ -13,7 +13,7 @@ import pytest
 import torch
 from conftest import write_idx_dataset
 from test_workflow import tiny_config
-from workflow_helpers import copy_workflow, run, snakemake_bin, write_config
+from workflow_helpers import command, copy_workflow, environment, run, write_config
 
 pytestmark = pytest.mark.workflow
 EPOCHS = 6
@@ -41,21 +41,10 @@ def test_killed_training_job_resumes_to_identical_results(tmp_path):
     run(reference, configfile, target)
 
     workflow = copy_workflow(tmp_path / "killed")
-    command = [
-        snakemake_bin(),
-        "--snakefile",
-        str(workflow / "Snakefile"),
-        "--directory",
-        str(workflow),
-        "--cores",
-        "2",
-        target,
-        "--configfile",
-        str(configfile),
-    ]
+    args = ["--cores", "2", target]
     job = subprocess.Popen(
-        command,
-        env={**os.environ, "PYTHONPATH": str(workflow)},
+        command(workflow, configfile, *args),
+        env=environment(workflow),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

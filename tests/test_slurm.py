@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from workflow_helpers import copy_workflow, snakemake_bin
+from workflow_helpers import command, copy_workflow, environment
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
 
@@ -83,23 +83,13 @@ def slurm_cluster():
 
 def _snakemake(workflow: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     """Start snakemake on the copy (its package first on the import path), output to a file."""
-    command = [
-        snakemake_bin(),
-        "--snakefile",
-        str(workflow / "Snakefile"),
-        "--directory",
-        str(workflow),
-        *args,
-        "--configfile",
-        str(workflow / "config" / "quick.yaml"),
-    ]
     with open(workflow / "snakemake.out", "w") as log:  # the child keeps its own descriptor
         return subprocess.Popen(
-            command,
+            command(workflow, workflow / "config" / "quick.yaml", *args),
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, **(env or {}), "PYTHONPATH": str(workflow)},
+            env=environment(workflow, **(env or {})),
         )
 
 

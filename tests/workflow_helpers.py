@@ -37,22 +37,22 @@ def write_config(path: Path, config: dict) -> Path:
     return path
 
 
+def command(workflow: Path, configfile: Path, *args: str) -> list[str]:
+    """snakemake on a workflow copy, run in that copy."""
+    return [snakemake_bin(), "--snakefile", str(workflow / "Snakefile"), "--directory",
+            str(workflow), *args, "--configfile", str(configfile)]  # fmt: skip
+
+
+def environment(workflow: Path, **extra: str) -> dict:
+    """The environment for it: the copy's package first on the import path."""
+    return {**os.environ, **extra, "PYTHONPATH": str(workflow)}
+
+
 def run(workflow: Path, configfile: Path, *args: str, check: bool = True, timeout=900):
     """Run snakemake with the copy's package first on the import path."""
-    env = {**os.environ, "PYTHONPATH": str(workflow)}
-    command = [
-        snakemake_bin(),
-        "--snakefile",
-        str(workflow / "Snakefile"),
-        "--directory",
-        str(workflow),
-        "--cores",
-        "2",
-        *args,
-        "--configfile",
-        str(configfile),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+    env = environment(workflow)
+    command_ = command(workflow, configfile, "--cores", "2", *args)
+    result = subprocess.run(command_, capture_output=True, text=True, env=env, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(
             f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
