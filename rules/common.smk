@@ -1,8 +1,12 @@
 # Shared helpers: the expanded grids, input functions and paths every step uses.
 
+import mimetypes
 import os
 import sys
 from pathlib import Path
+
+# Tables in `snakemake --report` are offered as parquet downloads, not as text.
+mimetypes.add_type("application/vnd.apache.parquet", ".parquet")
 
 # The workflow's own package is the one that runs: first on the import path of
 # this process and of every job (script jobs inherit the environment).
