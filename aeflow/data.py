@@ -14,7 +14,6 @@ import zlib
 from pathlib import Path
 
 import torch
-from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
 
 from aeflow import files
 
@@ -103,6 +102,10 @@ def read_idx(path: str | Path, kind: str) -> torch.Tensor:
         raise DataError(
             f"{path}: wrong IDX magic number {magic}, expected {IDX_MAGIC[kind]} for {kind}"
         )
+    # imported here: torchvision costs ~1 s of start-up that the jobs which only load
+    # the prepared split do not need
+    from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
+
     with tempfile.NamedTemporaryFile() as tmp:
         tmp.write(content)
         tmp.flush()

@@ -18,7 +18,6 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from torchvision.utils import make_grid  # noqa: E402
 
 DPI = 120
 SPLIT_STYLE = {"train": "-", "validation": "--"}
@@ -199,6 +198,8 @@ def _as_images(x):
 
 def reconstructions_grid(originals, reconstructions, path):
     """Originals on top, one row of reconstructions per label below."""
+    from torchvision.utils import make_grid  # only this figure needs torchvision (~1 s)
+
     rows = {"original": _as_images(originals)}
     rows.update({label: _as_images(images) for label, images in reconstructions.items()})
     k = rows["original"].shape[0]
