@@ -58,24 +58,19 @@ def encoder_of_random_autoencoder(latent=8, seed=3):
 # --- reproducibility ------------------------------------------------------------------------
 
 
-def test_fit_autoencoder_is_reproducible(tiny_split):
-    m1, r1 = training.fit_autoencoder(AE_PARAMS, tiny_split, 0, CPU, log=quiet)
-    m2, r2 = training.fit_autoencoder(AE_PARAMS, tiny_split, 0, CPU, log=quiet)
+@pytest.mark.parametrize("kind", ["autoencoder", "classifier"])
+def test_fit_is_reproducible(tiny_split, kind):
+    fit, params = (
+        (training.fit_autoencoder, AE_PARAMS)
+        if kind == "autoencoder"
+        else (training.fit_classifier, CLF_PARAMS)
+    )
+    m1, r1 = fit(params, tiny_split, 0, CPU, log=quiet)
+    m2, r2 = fit(params, tiny_split, 0, CPU, log=quiet)
     assert r1["history"] == r2["history"]
     assert without_time(r1) == without_time(r2)
     assert same_state(m1, m2)
-    m3, r3 = training.fit_autoencoder(AE_PARAMS, tiny_split, 1, CPU, log=quiet)
-    assert r3["history"] != r1["history"]
-    assert not same_state(m1, m3)
-
-
-def test_fit_classifier_is_reproducible(tiny_split):
-    m1, r1 = training.fit_classifier(CLF_PARAMS, tiny_split, 0, CPU, log=quiet)
-    m2, r2 = training.fit_classifier(CLF_PARAMS, tiny_split, 0, CPU, log=quiet)
-    assert r1["history"] == r2["history"]
-    assert without_time(r1) == without_time(r2)
-    assert same_state(m1, m2)
-    m3, r3 = training.fit_classifier(CLF_PARAMS, tiny_split, 1, CPU, log=quiet)
+    m3, r3 = fit(params, tiny_split, 1, CPU, log=quiet)
     assert r3["history"] != r1["history"]
     assert not same_state(m1, m3)
 
