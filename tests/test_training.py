@@ -184,37 +184,18 @@ class _NaNAfter(nn.Module):
 
 
 def test_divergence_at_a_later_epoch(tiny_split, tmp_path):
-    model = _NaNAfter(batches=8)  # 240 / 32 → 8 batches an epoch: NaN from epoch 2
-    result = training.train(
-        model,
-        tiny_split,
-        task="autoencoder",
-        epochs=5,
-        batch_size=32,
-        optimizer="sgd",
-        lr=0.01,
-        seed=0,
-        device=CPU,
-        checkpoint=tmp_path / "ckpt.pt",
-        log=quiet,
-    )
+    def run(model):
+        return training.train(
+            model, tiny_split, task="autoencoder", epochs=5, batch_size=32, optimizer="sgd",
+            lr=0.01, seed=0, device=CPU, checkpoint=tmp_path / "ckpt.pt", log=quiet,
+        )  # fmt: skip
+
+    result = run(_NaNAfter(batches=8))  # 240 / 32 → 8 batches an epoch: NaN from epoch 2
     assert result["diverged"] and result["diverged_epoch"] == 2 and result["epochs_run"] == 2
     losses = series(result["history"], "train", "loss")
     assert math.isfinite(losses[0]) and math.isnan(losses[1])
     # a rerun from the checkpoint does not train on
-    again = training.train(
-        _NaNAfter(batches=0),
-        tiny_split,
-        task="autoencoder",
-        epochs=5,
-        batch_size=32,
-        optimizer="sgd",
-        lr=0.01,
-        seed=0,
-        device=CPU,
-        checkpoint=tmp_path / "ckpt.pt",
-        log=quiet,
-    )
+    again = run(_NaNAfter(batches=0))
     assert again["diverged_epoch"] == 2 and again["epochs_run"] == 2
 
 
