@@ -36,6 +36,13 @@ localrules:
     plot_classifier_sweep,
     plot_confusion_matrices,
     plot_test_accuracy,
+    plot_study_autoencoder_sweep,
+    plot_study_autoencoder_curves,
+    plot_study_reconstructions,
+    plot_study_classifier_sweep,
+    plot_study_classifier_curves,
+    plot_study_test_accuracy,
+    plot_study_confusion_matrices,
     report,
 
 
@@ -44,6 +51,7 @@ wildcard_constraints:
     ae=r"[a-z_]+-[0-9a-f]{10}",
     clf=r"[a-z_]+-[0-9a-f]{10}",
     init="|".join(aeflow_grid.INITIALISATIONS),
+    study="|".join(map(re.escape, STUDIES)) or "none",
 
 
 include: "rules/data.smk"
@@ -51,6 +59,7 @@ include: "rules/autoencoder.smk"
 include: "rules/classifier.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
+include: "rules/studies.smk"
 include: "rules/report.smk"
 
 

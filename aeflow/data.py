@@ -145,15 +145,22 @@ def split(
     seed: int,
     classes: list[str],
     subset: dict | None = None,
+    train_images_expected: int | None = None,
 ) -> dict:
     """Train / validation / test split, optionally a stratified subset of each.
 
     The validation images are drawn at random (``seed``) from the original
     training set; the test set is the original one. ``subset`` ({train, validation,
     test: counts}) takes a stratified sample of each part, for quick runs.
+    ``train_images_expected``: the number of training images the config expects (checked).
     """
     if len(train_images) != len(train_labels) or len(test_images) != len(test_labels):
         raise DataError("images and labels differ in count")
+    if train_images_expected is not None and len(train_images) != train_images_expected:
+        raise DataError(
+            f"data.train_images is {train_images_expected} but the training file has "
+            f"{len(train_images)} images; set data.train_images to {len(train_images)}"
+        )
     if not 0 < validation_size < len(train_images):
         raise DataError(
             f"data.validation_size={validation_size} must be between 1 and "

@@ -11,26 +11,59 @@ from __future__ import annotations
 import hashlib
 import json
 
+# Training options every configuration has; the defaults leave them off.
+TRAINING_KEYS = (
+    "momentum",
+    "weight_decay",
+    "lr_schedule",
+    "lr_min",
+    "lr_epochs",
+    "lr_gamma",
+    "patience",
+)
 AUTOENCODER_KEYS = (
     "architecture",
     "latent",
+    "channels",
+    "pooling",
     "dropout",
     "optimizer",
     "lr",
     "batch_size",
     "output_activation",
     "epochs",
+    *TRAINING_KEYS,
 )
 CLASSIFIER_KEYS = (
     "architecture",
     "latent",
+    "channels",
+    "pooling",
     "hidden",
     "dropout",
     "optimizer",
     "lr",
     "batch_size",
     "epochs",
+    *TRAINING_KEYS,
 )
+# Values of keys a config may leave out (config/schema.yaml has the same defaults).
+DEFAULTS = {
+    "channels": "16-32",
+    "pooling": "max",
+    "momentum": 0.0,
+    "weight_decay": 0.0,
+    "lr_schedule": "none",
+    "lr_min": 0.0,
+    "lr_epochs": 1,
+    "lr_gamma": 1.0,
+    "patience": 0,
+}
+# Keys that shape an encoder: a pretrained encoder fits a classifier when these agree.
+ENCODER_KEYS = ("architecture", "latent", "channels", "pooling")
+# Layer widths: 128, "128-64" or [128, 64] in the config, "128-64" in ids and tables.
+WIDTH_KEYS = ("channels", "hidden")
+FULL_BATCH = "full"
 INITIALISATIONS = ("scratch", "frozen", "finetune")
 
 
@@ -38,12 +71,38 @@ class GridError(ValueError):
     """A configuration grid that cannot be expanded; the message names the key."""
 
 
-def canonical(params: dict) -> dict:
-    """Sorted keys; whole floats used for int keys become ints; other numbers floats."""
+def widths_text(key: str, value) -> str:
+    """128 → "128"; [128, 64] or "128-64" → "128-64"; anything else is a GridError."""
+    if isinstance(value, bool):
+        parts = None
+    elif isinstance(value, int):
+        parts = [value]
+    elif isinstance(value, str):
+        parts = [int(v) if v.isdigit() else None for v in value.split("-")]
+    elif isinstance(value, (list, tuple)):
+        parts = [v if isinstance(v, int) and not isinstance(v, bool) else None for v in value]
+    else:
+        parts = None
+    if not parts or any(v is None or v < 1 for v in parts):
+        raise GridError(
+            f"{key}: expected layer widths like 128, 128-64 or [128, 64], got {value!r}"
+        )
+    return "-".join(str(v) for v in parts)
+
+
+def canonical(params: dict, train_size: int | None = None) -> dict:
+    """Sorted keys; whole floats used for int keys become ints; other numbers floats;
+    layer widths as "128-64" text; ``batch_size: full`` as ``train_size`` (full batch)."""
     out = {}
     for key in sorted(params):
         value = params[key]
-        if isinstance(value, bool) or value is None or isinstance(value, str):
+        if key in WIDTH_KEYS:
+            out[key] = widths_text(key, value)
+        elif key == "batch_size" and value == FULL_BATCH:
+            if train_size is None:
+                raise GridError("batch_size: full needs the training-set size")
+            out[key] = int(train_size)
+        elif isinstance(value, bool) or value is None or isinstance(value, str):
             out[key] = value
         elif isinstance(value, int):
             out[key] = int(value)
@@ -60,7 +119,9 @@ def config_id(prefix: str, params: dict) -> str:
     return f"{prefix}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 
 
-def expand(base: dict, sweeps: dict, configurations: list, where: str) -> list[dict]:
+def expand(
+    base: dict, sweeps: dict, configurations: list, where: str, train_size: int | None = None
+) -> list[dict]:
     """One-factor-at-a-time sweeps around ``base`` plus explicit configurations.
 
     Returns unique configurations in a stable order: the base, then each sweep's
@@ -68,7 +129,7 @@ def expand(base: dict, sweeps: dict, configurations: list, where: str) -> list[d
     itself (merged); an explicit configuration that repeats one already in the grid
     is an error, as is an empty sweep or a sweep of an unknown key.
     """
-    grid = [canonical(base)]
+    grid = [canonical(base, train_size)]
     seen = {json.dumps(grid[0], sort_keys=True)}
     for key, values in (sweeps or {}).items():
         if key not in base:
@@ -78,7 +139,7 @@ def expand(base: dict, sweeps: dict, configurations: list, where: str) -> list[d
         if not values:
             raise GridError(f"{where}.sweeps.{key}: empty sweep (give at least one value)")
         for value in values:
-            params = canonical({**base, key: value})
+            params = canonical({**base, key: value}, train_size)
             text = json.dumps(params, sort_keys=True)
             if text not in seen:
                 seen.add(text)
@@ -90,7 +151,7 @@ def expand(base: dict, sweeps: dict, configurations: list, where: str) -> list[d
                 f"{where}.configurations[{i}]: unknown hyperparameter(s) "
                 f"{', '.join(sorted(unknown))}; allowed: {', '.join(sorted(base))}"
             )
-        params = canonical({**base, **overrides})
+        params = canonical({**base, **overrides}, train_size)
         text = json.dumps(params, sort_keys=True)
         if text in seen:
             raise GridError(
@@ -102,57 +163,81 @@ def expand(base: dict, sweeps: dict, configurations: list, where: str) -> list[d
     return grid
 
 
-def autoencoder_grid(cfg: dict) -> dict[str, dict]:
+def base_params(base: dict, keys: tuple[str, ...], where: str = "base") -> dict:
+    """The base configuration's ``keys``, with :data:`DEFAULTS` for those left out."""
+    missing = [k for k in keys if k not in base and k not in DEFAULTS]
+    if missing:
+        raise GridError(f"{where}: missing {', '.join(missing)}")
+    return {k: base.get(k, DEFAULTS.get(k)) for k in keys}
+
+
+def autoencoder_grid(
+    cfg: dict, where: str = "autoencoder", train_size: int | None = None
+) -> dict[str, dict]:
     """``config['autoencoder']`` → {id: hyperparameters}."""
-    base = {k: cfg["base"][k] for k in AUTOENCODER_KEYS}
-    grid = expand(base, cfg.get("sweeps"), cfg.get("configurations"), "autoencoder")
+    base = base_params(cfg["base"], AUTOENCODER_KEYS, f"{where}.base")
+    grid = expand(base, cfg.get("sweeps"), cfg.get("configurations"), where, train_size)
     return {config_id(p["architecture"], p): p for p in grid}
 
 
-def classifier_grid(cfg: dict, ae_base: dict, autoencoders: dict[str, dict]) -> dict[str, dict]:
+def classifier_grid(
+    cfg: dict,
+    ae_base: dict,
+    autoencoders: dict[str, dict],
+    where: str = "classifier",
+    train_size: int | None = None,
+) -> dict[str, dict]:
     """``config['classifier']`` → {id: hyperparameters}, one per initialisation.
 
     Pretrained classifiers (``frozen``, ``finetune``) name their autoencoder: the
     autoencoder base configuration with ``classifier.autoencoder`` overrides applied,
-    and the classifier's latent size unless the overrides give one. That
-    autoencoder must be in the autoencoder grid.
+    and the classifier's encoder shape (architecture, latent size, channels, pooling)
+    unless the overrides give them. That autoencoder must be in ``autoencoders``, or
+    else be the only one there with that encoder shape (and the overrides): a study's
+    deeper autoencoder trained with its own lr still starts its classifiers.
     """
-    base = {k: cfg["base"][k] for k in CLASSIFIER_KEYS}
-    grid = expand(base, cfg.get("sweeps"), cfg.get("configurations"), "classifier")
+    base = base_params(cfg["base"], CLASSIFIER_KEYS, f"{where}.base")
+    grid = expand(base, cfg.get("sweeps"), cfg.get("configurations"), where, train_size)
+    ae_base = base_params(ae_base, AUTOENCODER_KEYS, "autoencoder.base")
     ids_by_params = {json.dumps(p, sort_keys=True): i for i, p in autoencoders.items()}
     overrides = dict(cfg.get("autoencoder") or {})
     out = {}
     for init in cfg["initialisations"]:
         if init not in INITIALISATIONS:
             raise GridError(
-                f"classifier.initialisations: unknown {init!r}; "
-                f"allowed: {', '.join(INITIALISATIONS)}"
+                f"{where}.initialisations: unknown {init!r}; allowed: {', '.join(INITIALISATIONS)}"
             )
         for params in grid:
             ae_id = None
             if init != "scratch":
-                wanted = canonical({**ae_base, "latent": params["latent"], **overrides})
+                shape = {k: params[k] for k in ENCODER_KEYS}
+                wanted = canonical({**ae_base, **shape, **overrides}, train_size)
+                for key in ("latent", "architecture", "channels", "pooling"):
+                    if wanted[key] != params[key]:
+                        raise GridError(
+                            f"{where}.autoencoder: {key} {wanted[key]!r} does not match "
+                            f"the classifier's {key} {params[key]!r}"
+                        )
                 ae_id = ids_by_params.get(json.dumps(wanted, sort_keys=True))
                 if ae_id is None:
+                    ae_id = _only_match(autoencoders, shape, overrides)
+                if ae_id is None:
                     raise GridError(
-                        f"classifier ({init}, latent {params['latent']}): its autoencoder "
+                        f"{where} ({init}, latent {params['latent']}): its autoencoder "
                         f"{wanted} is not in the autoencoder grid; add it to "
                         "autoencoder.sweeps or autoencoder.configurations, or change "
-                        "classifier.autoencoder"
-                    )
-                if wanted["latent"] != params["latent"]:
-                    raise GridError(
-                        f"classifier.autoencoder: latent {wanted['latent']} does not match "
-                        f"the classifier's latent {params['latent']}"
-                    )
-                if wanted["architecture"] != params["architecture"]:
-                    raise GridError(
-                        f"classifier.autoencoder: architecture {wanted['architecture']!r} "
-                        f"does not match the classifier's {params['architecture']!r}"
+                        f"{where}.autoencoder"
                     )
             full = canonical({**params, "initialisation": init, "autoencoder_id": ae_id})
             out[config_id(init, full)] = full
     return out
+
+
+def _only_match(autoencoders: dict[str, dict], shape: dict, overrides: dict) -> str | None:
+    """The one autoencoder with this encoder shape (and the overrides), if only one has it."""
+    wanted = canonical({**shape, **overrides})
+    found = [i for i, p in autoencoders.items() if all(p.get(k) == v for k, v in wanted.items())]
+    return found[0] if len(found) == 1 else None
 
 
 def describe(params: dict, base: dict) -> str:

@@ -1,6 +1,16 @@
-"""The networks: seed 000's convolutional autoencoder ("consigna") and its classifier.
+"""The networks, a registry chosen by name (``architecture`` in the config).
 
-Each class takes its hyperparameters as constructor arguments. Exported encoders
+- ``conv``: seed 000's convolutional autoencoder ("consigna"), channels and pooling
+  configurable;
+- ``conv_bn``: seed 004's improved one (batch norm before pooling; with
+  ``pooling: max-avg`` and ``channels: 64-96`` its final step);
+- ``conv_deep``: seed 001's deeper "Raschka" autoencoder (4 convolutions, LeakyReLU, Trim);
+- ``mlp``: seed 001's feed-forward autoencoder 784-``latent``-784, and as a classifier
+  seeds 002/003's feed-forward network 784-``latent``-``hidden…``-10.
+
+Every classifier is an encoder of one of these plus a head of ``hidden`` widths, so any
+autoencoder's encoder can start a classifier (``frozen`` or ``finetune``). Each class
+takes its hyperparameters as constructor arguments. Exported encoders takes its hyperparameters as constructor arguments. Exported encoders
 are plain dicts (state dict + metadata) that load with ``weights_only=True``.
 """
 
@@ -118,23 +128,57 @@ class Dropout(nn.Module):
         return f"p={self.p}"
 
 
-class ConvEncoder(nn.Module):
-    """(1, 28, 28) → 2 × [Conv3 → ReLU → Dropout → MaxPool2] → Linear → (latent,)."""
+def widths(value) -> tuple[int, ...]:
+    """Layer widths from the config: ``128``, ``"128-64"`` or ``[128, 64]`` → ``(128, 64)``."""
+    if isinstance(value, bool):
+        raise ModelError(f"layer widths must be positive integers, got {value!r}")
+    if isinstance(value, int):
+        parts = [value]
+    elif isinstance(value, str):
+        try:
+            parts = [int(v) for v in value.split("-")]
+        except ValueError:
+            parts = []
+    else:
+        parts = list(value)
+    if not parts or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in parts
+    ):
+        raise ModelError(
+            f"layer widths must be positive integers like 128 or 128-64, got {value!r}"
+        )
+    return tuple(parts)
 
-    def __init__(self, latent: int = 64, dropout: float = 0.2):
+
+POOLINGS = {"max": (nn.MaxPool2d, nn.MaxPool2d), "max-avg": (nn.MaxPool2d, nn.AvgPool2d)}
+
+
+class ConvEncoder(nn.Module):
+    """(1, 28, 28) → 2 × [Conv3 → (BatchNorm) → ReLU → Dropout → Pool2] → Linear → (latent,).
+
+    Seed 000's "consigna" encoder with ``channels=(16, 32)``, ``pooling="max"`` and no batch
+    norm; seed 004's improvements are ``batch_norm`` (before pooling), ``pooling="max-avg"``
+    (max pooling, then average pooling) and wider ``channels`` such as ``(64, 96)``.
+    """
+
+    def __init__(self, latent=64, dropout=0.2, channels=(16, 32), pooling="max", batch_norm=False):
         super().__init__()
+        c1, c2 = _two(channels)
+        first, second = _pooling(pooling)
         self.latent = latent
         self.features = nn.Sequential(
-            nn.Conv2d(1, 16, kernel_size=3),  # 16 × 26 × 26
+            nn.Conv2d(1, c1, kernel_size=3),  # c1 × 26 × 26
+            *([nn.BatchNorm2d(c1)] if batch_norm else []),
             nn.ReLU(),
             Dropout(dropout),
-            nn.MaxPool2d(2),  # 16 × 13 × 13
-            nn.Conv2d(16, 32, kernel_size=3),  # 32 × 11 × 11
+            first(2),  # c1 × 13 × 13
+            nn.Conv2d(c1, c2, kernel_size=3),  # c2 × 11 × 11
+            *([nn.BatchNorm2d(c2)] if batch_norm else []),
             nn.ReLU(),
             Dropout(dropout),
-            nn.MaxPool2d(2),  # 32 × 5 × 5
+            second(2),  # c2 × 5 × 5
             nn.Flatten(),
-            nn.Linear(32 * 5 * 5, latent),
+            nn.Linear(c2 * 5 * 5, latent),
             nn.ReLU(),
             Dropout(dropout),
         )
@@ -146,17 +190,26 @@ class ConvEncoder(nn.Module):
 class ConvDecoder(nn.Module):
     """(latent,) → Linear → 2 × ConvTranspose → (1, 28, 28), Sigmoid or ReLU output."""
 
-    def __init__(self, latent: int = 64, dropout: float = 0.2, output_activation: str = "sigmoid"):
+    def __init__(
+        self,
+        latent=64,
+        dropout=0.2,
+        output_activation="sigmoid",
+        channels=(16, 32),
+        batch_norm=False,
+    ):
         super().__init__()
+        c1, c2 = _two(channels)
         self.layers = nn.Sequential(
-            nn.Linear(latent, 32 * 5 * 5),
+            nn.Linear(latent, c2 * 5 * 5),
             nn.ReLU(),
             Dropout(dropout),
-            nn.Unflatten(1, (32, 5, 5)),
-            nn.ConvTranspose2d(32, 16, kernel_size=4, stride=2, output_padding=1),  # 16 × 13 × 13
+            nn.Unflatten(1, (c2, 5, 5)),
+            nn.ConvTranspose2d(c2, c1, kernel_size=4, stride=2, output_padding=1),  # c1 × 13 × 13
+            *([nn.BatchNorm2d(c1)] if batch_norm else []),
             nn.ReLU(),
             Dropout(dropout),
-            nn.ConvTranspose2d(16, 1, kernel_size=3, stride=2, output_padding=1),  # 1 × 28 × 28
+            nn.ConvTranspose2d(c1, 1, kernel_size=3, stride=2, output_padding=1),  # 1 × 28 × 28
             ACTIVATIONS[output_activation](),
         )
 
@@ -164,39 +217,203 @@ class ConvDecoder(nn.Module):
         return self.layers(z)
 
 
-ENCODERS = {"conv": ConvEncoder}
-DECODERS = {"conv": ConvDecoder}
+class ConvBNEncoder(ConvEncoder):
+    """Seed 004's improved encoder: :class:`ConvEncoder` with batch norm before pooling."""
+
+    def __init__(self, latent=64, dropout=0.0, channels=(64, 96), pooling="max-avg"):
+        super().__init__(latent, dropout, channels, pooling, batch_norm=True)
+
+
+class ConvBNDecoder(ConvDecoder):
+    def __init__(self, latent=64, dropout=0.0, output_activation="sigmoid", channels=(64, 96), **_):
+        super().__init__(latent, dropout, output_activation, channels, batch_norm=True)
+
+
+class Trim(nn.Module):
+    """Crop the last two dimensions to 28 × 28 (seed 001's decoder makes 29 × 29)."""
+
+    def forward(self, x):
+        return x[..., :28, :28]
+
+
+def _leaky():
+    return nn.LeakyReLU(0.01)
+
+
+class DeepConvEncoder(nn.Module):
+    """Seed 001's "Raschka" encoder: 4 × Conv3 (32, 64, 64, 64 channels; strides 1, 2, 2, 1;
+    padding 1) with LeakyReLU(0.01) between them → Flatten (64 × 7 × 7) → Linear → (latent,)."""
+
+    def __init__(self, latent=64, dropout=0.0, **_):
+        super().__init__()
+        self.latent = latent
+        layers = []
+        for c_in, c_out, stride in ((1, 32, 1), (32, 64, 2), (64, 64, 2)):
+            layers += [
+                nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1),
+                _leaky(),
+                Dropout(dropout),
+            ]
+        self.features = nn.Sequential(
+            *layers,  # 32 × 28 × 28 → 64 × 14 × 14 → 64 × 7 × 7
+            nn.Conv2d(64, 64, 3, stride=1, padding=1),  # 64 × 7 × 7
+            nn.Flatten(),
+            nn.Linear(64 * 7 * 7, latent),
+        )
+
+    def forward(self, x):
+        return self.features(x)
+
+
+class DeepConvDecoder(nn.Module):
+    """Mirror of :class:`DeepConvEncoder`: Linear → 64 × 7 × 7 → 4 × ConvTranspose3 (64, 64,
+    32, 1 channels; strides 1, 2, 2, 1) → 29 × 29 → :class:`Trim` to 28 × 28 → activation."""
+
+    def __init__(self, latent=64, dropout=0.0, output_activation="sigmoid", **_):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(latent, 64 * 7 * 7),
+            nn.Unflatten(1, (64, 7, 7)),
+            nn.ConvTranspose2d(64, 64, 3, stride=1, padding=1),  # 64 × 7 × 7
+            _leaky(),
+            Dropout(dropout),
+            nn.ConvTranspose2d(64, 64, 3, stride=2, padding=1),  # 64 × 13 × 13
+            _leaky(),
+            Dropout(dropout),
+            nn.ConvTranspose2d(64, 32, 3, stride=2, padding=0),  # 32 × 27 × 27
+            _leaky(),
+            Dropout(dropout),
+            nn.ConvTranspose2d(32, 1, 3, stride=1, padding=0),  # 1 × 29 × 29
+            Trim(),  # 1 × 28 × 28
+            ACTIVATIONS[output_activation](),
+        )
+
+    def forward(self, z):
+        return self.layers(z)
+
+
+class MLPEncoder(nn.Module):
+    """Seed 001's feed-forward encoder: Flatten (784) → Linear → ReLU → Dropout → (latent,)."""
+
+    def __init__(self, latent=512, dropout=0.0, **_):
+        super().__init__()
+        self.latent = latent
+        self.features = nn.Sequential(
+            nn.Flatten(), nn.Linear(28 * 28, latent), nn.ReLU(), Dropout(dropout)
+        )
+
+    def forward(self, x):
+        return self.features(x)
+
+
+class MLPDecoder(nn.Module):
+    """(latent,) → Linear → 784 → activation → (1, 28, 28)."""
+
+    def __init__(self, latent=512, dropout=0.0, output_activation="sigmoid", **_):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(latent, 28 * 28),
+            ACTIVATIONS[output_activation](),
+            nn.Unflatten(1, INPUT_SHAPE),
+        )
+
+    def forward(self, z):
+        return self.layers(z)
+
+
+# The registry: architecture name → (encoder class, decoder class). Every encoder takes
+# ``(latent, dropout, channels=..., pooling=...)``; the ones without those options ignore them.
+ARCHITECTURES = {
+    "conv": (ConvEncoder, ConvDecoder),
+    "conv_bn": (ConvBNEncoder, ConvBNDecoder),
+    "conv_deep": (DeepConvEncoder, DeepConvDecoder),
+    "mlp": (MLPEncoder, MLPDecoder),
+}
+ENCODERS = {name: pair[0] for name, pair in ARCHITECTURES.items()}
+DECODERS = {name: pair[1] for name, pair in ARCHITECTURES.items()}
+# Hyperparameters that shape an encoder: a pretrained encoder fits a classifier only
+# when these agree.
+ENCODER_OPTIONS = ("channels", "pooling")
+OPTION_DEFAULTS = {"channels": "16-32", "pooling": "max"}
+
+
+def _two(channels):
+    out = widths(channels)
+    if len(out) != 2:
+        raise ModelError(f"channels must be two widths like 16-32, got {channels!r}")
+    return out
+
+
+def _pooling(name):
+    if name not in POOLINGS:
+        raise ModelError(f"pooling {name!r} unknown; allowed: {', '.join(POOLINGS)}")
+    return POOLINGS[name]
+
+
+def encoder_options(params: dict) -> dict:
+    """The encoder-shaping options of a configuration (defaults where absent)."""
+    return {k: params.get(k, OPTION_DEFAULTS[k]) for k in ENCODER_OPTIONS}
+
+
+def build_encoder(architecture, latent, dropout, options=None) -> nn.Module:
+    _check(architecture=architecture, latent=latent)
+    options = {**OPTION_DEFAULTS, **(options or {})}
+    return ENCODERS[architecture](latent, dropout, **options)
 
 
 class Autoencoder(nn.Module):
-    def __init__(self, architecture="conv", latent=64, dropout=0.2, output_activation="sigmoid"):
+    def __init__(
+        self,
+        architecture="conv",
+        latent=64,
+        dropout=0.2,
+        output_activation="sigmoid",
+        channels="16-32",
+        pooling="max",
+    ):
         super().__init__()
         _check(architecture=architecture, output_activation=output_activation, latent=latent)
-        self.encoder = ENCODERS[architecture](latent, dropout)
-        self.decoder = DECODERS[architecture](latent, dropout, output_activation)
+        options = {"channels": channels, "pooling": pooling}
+        self.encoder = build_encoder(architecture, latent, dropout, options)
+        self.decoder = DECODERS[architecture](latent, dropout, output_activation, channels=channels)
 
     def forward(self, x):
         return self.decoder(self.encoder(x))
 
 
 class Classifier(nn.Module):
-    """Encoder → Linear(latent, hidden) → ReLU → Dropout → Linear(hidden, classes)."""
+    """Encoder → [Linear → ReLU → Dropout] per hidden width → Linear(…, classes).
 
-    def __init__(self, architecture="conv", latent=64, hidden=128, dropout=0.2, classes=10):
+    ``hidden``: one width (``128``) or several (``"128-64"``, ``[128, 64]``). Seeds 002 and
+    003's feed-forward classifier 784-128-64-10 is ``architecture="mlp"``, ``latent=128``
+    (the encoder's layer), ``hidden=64``.
+    """
+
+    def __init__(
+        self,
+        architecture="conv",
+        latent=64,
+        hidden=128,
+        dropout=0.2,
+        classes=10,
+        channels="16-32",
+        pooling="max",
+    ):
         super().__init__()
         _check(architecture=architecture, latent=latent)
-        self.encoder = ENCODERS[architecture](latent, dropout)
-        self.head = nn.Sequential(
-            nn.Linear(latent, hidden),
-            nn.ReLU(),
-            Dropout(dropout),
-            nn.Linear(hidden, classes),
-        )
+        options = {"channels": channels, "pooling": pooling}
+        self.encoder = build_encoder(architecture, latent, dropout, options)
+        layers, width = [], latent
+        for h in widths(hidden):
+            layers += [nn.Linear(width, h), nn.ReLU(), Dropout(dropout)]
+            width = h
+        self.head = nn.Sequential(*layers, nn.Linear(width, classes))
 
         self.frozen_encoder = False
 
     def freeze_encoder(self) -> None:
-        """Train the head only: the encoder stays in eval mode (no dropout), no gradients."""
+        """Train the head only: the encoder stays in eval mode (no dropout, batch-norm
+        statistics fixed), no gradients."""
         self.frozen_encoder = True
         self.encoder.requires_grad_(False)
         self.encoder.eval()
@@ -224,13 +441,22 @@ def _check(architecture=None, output_activation=None, latent=None):
 
 def build_autoencoder(params: dict) -> Autoencoder:
     return Autoencoder(
-        params["architecture"], params["latent"], params["dropout"], params["output_activation"]
+        params["architecture"],
+        params["latent"],
+        params["dropout"],
+        params["output_activation"],
+        **encoder_options(params),
     )
 
 
 def build_classifier(params: dict, classes: int = 10) -> Classifier:
     return Classifier(
-        params["architecture"], params["latent"], params["hidden"], params["dropout"], classes
+        params["architecture"],
+        params["latent"],
+        params["hidden"],
+        params["dropout"],
+        classes,
+        **encoder_options(params),
     )
 
 
@@ -240,6 +466,7 @@ def encoder_export(autoencoder: Autoencoder, params: dict, autoencoder_id: str) 
         "format": ENCODER_FORMAT,
         "architecture": params["architecture"],
         "latent": int(params["latent"]),
+        "options": encoder_options(params),
         "input_shape": list(INPUT_SHAPE),
         "input_scale": INPUT_SCALE,
         "autoencoder_id": autoencoder_id,
@@ -258,9 +485,15 @@ def load_checkpoint(path: str | Path) -> dict:
 
 
 def load_encoder_state(
-    encoder: nn.Module, export: dict, architecture: str, latent: int, source="encoder"
+    encoder: nn.Module,
+    export: dict,
+    architecture: str,
+    latent: int,
+    source="encoder",
+    options: dict | None = None,
 ) -> None:
-    """Load exported encoder weights into ``encoder`` after checking they fit."""
+    """Load exported encoder weights into ``encoder`` after checking they fit: the same
+    architecture, latent size and (when given) encoder options (channels, pooling)."""
     if export.get("format") != ENCODER_FORMAT:
         raise ModelError(
             f"{source}: not an aeflow encoder export (format {export.get('format')!r})"
@@ -269,6 +502,11 @@ def load_encoder_state(
         raise ModelError(
             f"{source}: encoder is {export['architecture']!r} with latent {export['latent']}, "
             f"expected {architecture!r} with latent {latent}"
+        )
+    saved = {**OPTION_DEFAULTS, **export.get("options", {})}
+    if options is not None and saved != {**OPTION_DEFAULTS, **options}:
+        raise ModelError(
+            f"{source}: encoder has options {saved}, expected { ({**OPTION_DEFAULTS, **options}) }"
         )
     try:
         encoder.load_state_dict(export["state_dict"])
@@ -285,7 +523,8 @@ def load_encoder(path: str | Path, dropout: float = 0.0) -> nn.Module:
         raise ModelError(f"{path}: not an aeflow encoder export")
     if export["architecture"] not in ENCODERS:
         raise ModelError(f"{path}: unknown architecture {export['architecture']!r}")
-    encoder = ENCODERS[export["architecture"]](export["latent"], dropout)
+    options = export.get("options", {})
+    encoder = build_encoder(export["architecture"], export["latent"], dropout, options)
     load_encoder_state(encoder, export, export["architecture"], export["latent"], str(path))
     encoder.eval()
     encoder.requires_grad_(False)

@@ -171,8 +171,11 @@ def _plot_sweep(ax, selected, param, metric):
     return lines
 
 
-def sweep_curves(histories, kind, base, param, path, metric="loss"):
-    """Training curves of a one-factor-at-a-time sweep over `param` around `base`."""
+def sweep_curves(histories, kind, base, param, path, metric="loss", model_ids=None):
+    """Training curves of a one-factor-at-a-time sweep over `param` around `base`
+    (among the models in `model_ids` when given: one study's)."""
+    if model_ids is not None:
+        histories = histories[histories["model_id"].isin(list(model_ids))]
     selected = _select_sweep(histories, kind, base, param)
     n_seeds = selected["seed"].nunique()
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -220,10 +223,14 @@ def reconstructions_grid(originals, reconstructions, path):
 # ---------------------------------------------------------------- classifiers
 
 
-def classifier_curves(histories, model_ids, path):
-    """Loss and accuracy vs epoch for a few classifiers (label -> model_id)."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.5))
-    colors = sns.color_palette("deep", len(model_ids))
+def _palette(n):
+    return sns.color_palette("deep" if n <= 10 else "husl", n)
+
+
+def _curves(histories, model_ids, path, panels, title):
+    """One panel per (metric, title, y label, scale); one colour per label -> model_id."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels) + 1, 4.5), squeeze=False)
+    colors = _palette(len(model_ids))
     handles, loss_curves = [], []
     for (label, model_id), color in zip(model_ids.items(), colors):
         runs = histories[histories["model_id"] == model_id]
@@ -231,7 +238,7 @@ def classifier_curves(histories, model_ids, path):
             raise ValueError(f"no history rows for {label!r} (model_id {model_id!r})")
         n_seeds = runs["seed"].nunique()
         diverged_runs = set()
-        for metric, ax, scale in (("loss", ax_loss, 1.0), ("accuracy", ax_acc, 100.0)):
+        for ax, (metric, _, _, scale) in zip(axes[0], panels):
             for split, style in SPLIT_STYLE.items():
                 curve, diverged = _mean_over_seeds(
                     runs[(runs["metric"] == metric) & (runs["split"] == split)]
@@ -245,18 +252,36 @@ def classifier_curves(histories, model_ids, path):
         handles.append(
             Line2D([], [], color=color, label=label + _diverged_note(diverged_runs, n_seeds))
         )
-    _maybe_log(ax_loss, loss_curves)
-    for ax, name, ylabel in (
-        (ax_loss, "Loss", "cross-entropy loss"),
-        (ax_acc, "Accuracy", "accuracy (%)"),
-    ):
+    for ax, (metric, name, ylabel, _) in zip(axes[0], panels):
+        if metric == "loss":
+            _maybe_log(ax, loss_curves)
         ax.set_title(f"{name} vs epoch")
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         _integer_epochs(ax)
-        ax.legend(handles=handles + _split_legend_handles(), fontsize="small", loc="best")
-    fig.suptitle("Classifiers: mean over seeds (band = min–max)")
+    axes[0, -1].legend(
+        handles=handles + _split_legend_handles(),
+        fontsize="small",
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+    )
+    fig.suptitle(title)
     _save(fig, path)
+
+
+def classifier_curves(histories, model_ids, path):
+    """Loss and accuracy vs epoch for a few classifiers (label -> model_id)."""
+    panels = [
+        ("loss", "Loss", "cross-entropy loss", 1.0),
+        ("accuracy", "Accuracy", "accuracy (%)", 100.0),
+    ]
+    _curves(histories, model_ids, path, panels, "Classifiers: mean over seeds (band = min–max)")
+
+
+def autoencoder_curves(histories, model_ids, path):
+    """Reconstruction loss vs epoch for several autoencoders (label -> model_id)."""
+    panels = [("loss", "Reconstruction loss", "MSE per pixel", 1.0)]
+    _curves(histories, model_ids, path, panels, "Autoencoders: mean over seeds (band = min–max)")
 
 
 def _confusion_table(confusion, model_id):
@@ -357,8 +382,10 @@ def _title_case(name):
     return name.replace("_", " ").capitalize()
 
 
-def accuracy_by_group(metrics, group, path, value="test_accuracy"):
-    """One point per seed plus mean ± 95 % t-interval per group value; diverged runs marked ×."""
+def accuracy_by_group(metrics, group, path, value="test_accuracy", order=None):
+    """One point per seed plus mean ± 95 % t-interval per group value; diverged runs marked ×.
+
+    ``order``: the group values left to right (default: initialisations, then sorted)."""
     percent = "accuracy" in value or "f1" in value
     data = metrics[[group, value]].copy()
     data[value] = data[value].astype(float) * (100.0 if percent else 1.0)
@@ -368,14 +395,19 @@ def accuracy_by_group(metrics, group, path, value="test_accuracy"):
         else pd.Series(False, data.index)
     )
     present = list(data[group].dropna().unique())
-    order = [g for g in INITIALISATION_ORDER if g in present] + sorted(
-        g for g in present if g not in INITIALISATION_ORDER
-    )
+    if order is None:
+        order = [g for g in INITIALISATION_ORDER if g in present] + sorted(
+            g for g in present if g not in INITIALISATION_ORDER
+        )
+    else:
+        order = [g for g in order if g in present]
     data[group] = pd.Categorical(data[group], categories=order)
     ok = data[~diverged & np.isfinite(data[value])]
     bad = data[diverged & np.isfinite(data[value])]
 
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.6 * len(order) + 2), 4.5))
+    fig, ax = plt.subplots(
+        figsize=(max(4.5, 1.2 * len(order) + 2), 4.5 + (1.5 if len(order) > 3 else 0))
+    )
     handles = []
     if len(ok):
         sns.stripplot(
@@ -404,7 +436,10 @@ def accuracy_by_group(metrics, group, path, value="test_accuracy"):
             )
     handles.append(Line2D([], [], marker="D", color="black", label="mean ± 95 % CI"))
     ax.set_xticks(range(len(order)))
-    ax.set_xticklabels(order)
+    long_labels = max((len(str(g)) for g in order), default=0) > 12
+    ax.set_xticklabels(
+        order, rotation=30 if long_labels else 0, ha="right" if long_labels else "center"
+    )
     ax.set_xlim(-0.5, len(order) - 0.5)
     ax.set_xlabel(group)
     ax.set_ylabel(_title_case(value) + (" (%)" if percent else ""))

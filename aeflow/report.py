@@ -51,6 +51,9 @@ TEMPLATE = """<!DOCTYPE html>
 {%- for f in figures %}
   <li><a href="#{{ f.id }}">{{ f.heading }}</a></li>
 {%- endfor %}
+{%- for s in studies %}
+  <li><a href="#{{ s.id }}">{{ s.heading }}</a></li>
+{%- endfor %}
 </ul>
 </nav>
 
@@ -77,6 +80,27 @@ TEMPLATE = """<!DOCTYPE html>
 <img src="{{ f.src }}" alt="{{ f.alt }}">
 <figcaption>{{ f.caption }}</figcaption>
 </figure>
+</section>
+{% endfor %}
+{%- for s in studies %}
+<section id="{{ s.id }}" class="study">
+<h2>{{ s.heading }}</h2>
+{%- for paragraph in s.text %}
+<p>{{ paragraph }}</p>
+{%- endfor %}
+{%- for t in s.tables %}
+<h3 id="{{ t.id }}">{{ t.heading }}</h3>
+<div class="scroll">
+{{ t.html }}
+</div>
+{%- endfor %}
+{%- for f in s.figures %}
+<h3 id="{{ f.id }}">{{ f.heading }}</h3>
+<figure>
+<img src="{{ f.src }}" alt="{{ f.alt }}">
+<figcaption>{{ f.caption }}</figcaption>
+</figure>
+{%- endfor %}
 </section>
 {% endfor %}
 </body>
@@ -133,23 +157,15 @@ def png_data_uri(path):
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def build_report(path, title, setup, tables, figures, template=None):
-    """Write a self-contained HTML page.
-
-    setup:   mapping (or list of pairs) label -> value
-    tables:  list of (heading, DataFrame)
-    figures: list of (heading, png_path, caption)
-    template: optional path to a jinja2 template receiving the same variables as TEMPLATE
-    """
-    taken = {"contents", "setup"}
-    setup_rows = [
-        (str(k), _format_value(v)) for k, v in (setup.items() if hasattr(setup, "items") else setup)
-    ]
-    table_items = [
+def _table_items(tables, taken):
+    return [
         {"id": _slug(heading, taken), "heading": heading, "html": Markup(table_html(frame))}
         for heading, frame in tables
     ]
-    figure_items = [
+
+
+def _figure_items(figures, taken):
+    return [
         {
             "id": _slug(heading, taken),
             "heading": heading,
@@ -159,9 +175,37 @@ def build_report(path, title, setup, tables, figures, template=None):
         }
         for heading, png, caption in figures
     ]
+
+
+def build_report(path, title, setup, tables, figures, template=None, studies=()):
+    """Write a self-contained HTML page.
+
+    setup:   mapping (or list of pairs) label -> value
+    tables:  list of (heading, DataFrame)
+    figures: list of (heading, png_path, caption)
+    template: optional path to a jinja2 template receiving the same variables as TEMPLATE
+    studies: list of sections after those, each a dict with "heading", "text" (a list
+             of paragraphs), "tables" and "figures" (shaped as above)
+    """
+    taken = {"contents", "setup"}
+    setup_rows = [
+        (str(k), _format_value(v)) for k, v in (setup.items() if hasattr(setup, "items") else setup)
+    ]
+    table_items = _table_items(tables, taken)
+    figure_items = _figure_items(figures, taken)
+    study_items = [
+        {
+            "id": _slug(study["heading"], taken),
+            "heading": study["heading"],
+            "text": [str(t) for t in study.get("text", ()) if t],
+            "tables": _table_items(study.get("tables", ()), taken),
+            "figures": _figure_items(study.get("figures", ()), taken),
+        }
+        for study in studies
+    ]
     source = TEMPLATE if template is None else Path(template).read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = env.from_string(source).render(
-        title=title, setup=setup_rows, tables=table_items, figures=figure_items
+        title=title, setup=setup_rows, tables=table_items, figures=figure_items, studies=study_items
     )
     files.write_text(path, html)

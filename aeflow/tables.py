@@ -52,12 +52,16 @@ def classifier_values(scores: dict, summary: dict, classes: list[str]) -> dict:
 
 
 def summary_values(summary: dict) -> dict:
-    """Training summary columns: final losses, divergence, epochs run, seconds."""
+    """Training summary columns: final losses (of the epoch whose weights the model
+    keeps: the best one under early stopping), divergence, epochs run, the epoch kept,
+    whether early stopping ended training, seconds."""
     return {
         **{k: float(v) for k, v in sorted(summary.items()) if k.startswith("final_")},
         "diverged": bool(summary["diverged"]),
         "diverged_epoch": summary["diverged_epoch"],
         "epochs_run": int(summary["epochs_run"]),
+        "best_epoch": int(summary.get("best_epoch") or summary["epochs_run"]),
+        "stopped_early": bool(summary.get("stopped_early", False)),
         "train_seconds": float(summary["train_seconds"]),
     }
 
@@ -106,7 +110,7 @@ def summarise(metrics: pd.DataFrame, by: list[str], values: list[str]) -> pd.Dat
     Diverged runs are counted apart (``diverged`` column) and left out of the means.
     """
     ok = metrics[~metrics["diverged"].astype(bool)] if "diverged" in metrics else metrics
-    grouped = ok.groupby(by, dropna=False, sort=True)
+    grouped = ok.groupby(by, dropna=False, sort=True, observed=True)
     out = grouped[values].agg(["mean", "std"])
     out.columns = [f"{v} {stat}" for v, stat in out.columns]
     out["seeds"] = grouped.size()
@@ -118,7 +122,7 @@ def summarise(metrics: pd.DataFrame, by: list[str], values: list[str]) -> pd.Dat
         out.insert(out.columns.get_loc(f"{v} std") + 1, f"{v} ci95", half)
     if "diverged" in metrics:
         # every group, including one whose runs all diverged (seeds 0, means NaN)
-        diverged = metrics.groupby(by, dropna=False, sort=True)["diverged"].sum()
+        diverged = metrics.groupby(by, dropna=False, sort=True, observed=True)["diverged"].sum()
         out = out.reindex(diverged.index)
         out["seeds"] = out["seeds"].fillna(0).astype(int)
         out["diverged"] = diverged.astype(int)

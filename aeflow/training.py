@@ -63,17 +63,62 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_optimizer(name: str, parameters, lr: float) -> torch.optim.Optimizer:
+def make_optimizer(
+    name: str, parameters, lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
     """Adam or SGD over the parameters that train; the fused (one kernel for all
-    parameters) implementation where the parameters' device has one (CPU, CUDA)."""
+    parameters) implementation where the parameters' device has one (CPU, CUDA).
+
+    ``weight_decay`` is an L2 penalty (``weight_decay · w`` added to each gradient, seed
+    003's L2 regularisation); ``momentum`` applies to SGD only (Adam has its own moments
+    and ignores it)."""
     if name not in OPTIMIZERS:
         raise TrainingError(f"optimizer {name!r} unknown; allowed: {', '.join(OPTIMIZERS)}")
+    if momentum < 0 or weight_decay < 0:
+        raise TrainingError(
+            f"momentum ({momentum}) and weight_decay ({weight_decay}) must not be negative"
+        )
     params = [p for p in parameters if p.requires_grad]
     fused = bool(params) and all(
         p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64)
         for p in params
     )
-    return OPTIMIZERS[name](params, lr=lr, **({"fused": True} if fused else {}))
+    options = {"lr": lr, "weight_decay": weight_decay}
+    if name == "sgd":
+        options["momentum"] = momentum
+    return OPTIMIZERS[name](params, **options, **({"fused": True} if fused else {}))
+
+
+SCHEDULES = ("none", "linear", "exponential")
+
+
+def scheduled_lr(
+    epoch: int,
+    lr: float,
+    schedule: str = "none",
+    lr_min: float = 0.0,
+    lr_epochs: int = 1,
+    lr_gamma: float = 1.0,
+) -> float:
+    """The learning rate of epoch ``epoch`` (1-based; t = epoch − 1 epochs done before it):
+
+    - ``none``: η₀;
+    - ``linear`` (seed 003's linear-saturating): η(t) = max(η_min, η₀ · (1 − t / T)),
+      T = ``lr_epochs``;
+    - ``exponential`` (seed 003): η(t) = η₀ · γᵗ, γ = ``lr_gamma``.
+    """
+    t = epoch - 1
+    if schedule == "none":
+        return lr
+    if schedule == "linear":
+        if lr_epochs < 1:
+            raise TrainingError(f"lr_epochs must be at least 1, got {lr_epochs}")
+        return max(lr_min, lr * (1 - t / lr_epochs))
+    if schedule == "exponential":
+        if not 0 < lr_gamma <= 1:
+            raise TrainingError(f"lr_gamma must be in (0, 1], got {lr_gamma}")
+        return lr * lr_gamma**t
+    raise TrainingError(f"lr_schedule {schedule!r} unknown; allowed: {', '.join(SCHEDULES)}")
 
 
 def _match_state_layout(opt: torch.optim.Optimizer) -> None:
@@ -160,6 +205,10 @@ def train(
     log: Callable[[str], None] = print,
     amp_bf16: bool = False,
     compile: bool = False,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    schedule: dict | None = None,
+    patience: int = 0,
 ) -> dict:
     """Train ``model`` on ``data`` (a split from :func:`aeflow.data.split`).
 
@@ -169,6 +218,16 @@ def train(
     diverged. Returns ``{"history": [...], "diverged": bool, "diverged_epoch": int
     or None, "epochs_run": int, "train_seconds": float}``; the model's weights are
     the last epoch's (in the default memory layout, whatever layout trained them).
+
+    ``momentum``, ``weight_decay``: see :func:`make_optimizer`. ``schedule``: keyword
+    arguments of :func:`scheduled_lr` (``schedule``, ``lr_min``, ``lr_epochs``,
+    ``lr_gamma``); the rate is set at the start of each epoch and recorded in the
+    history (split "train", metric "lr").
+
+    ``patience`` > 0: early stopping on the validation loss. Training stops once
+    ``patience`` epochs in a row have not improved on the best validation loss, and the
+    model gets back the best epoch's weights; the result's ``final_*`` values are then
+    that epoch's (``best_epoch``), the history keeps every epoch run.
 
     ``amp_bf16``: the forward pass (and loss) under ``torch.autocast`` in bfloat16.
     ``compile``: train through ``torch.compile(model)`` (the weights are shared;
@@ -182,12 +241,17 @@ def train(
         raise TrainingError(f"batch_size {batch_size} must be between 1 and {n_train}")
     if epochs < 1:
         raise TrainingError(f"epochs must be at least 1, got {epochs}")
+    if patience < 0:
+        raise TrainingError(f"patience must not be negative, got {patience}")
+    schedule = dict(schedule or {})
+    scheduled_lr(1, lr, **schedule)  # a bad schedule fails before any training
     model.to(device)
     set_memory_format(model, preferred_memory_format(device))
     try:
         return _train(
             model, data, task, epochs, batch_size, optimizer, lr, seed, device,
             checkpoint, fingerprint, log, amp_bf16, compile,
+            momentum, weight_decay, schedule, patience,
         )  # fmt: skip
     finally:
         set_memory_format(model, torch.contiguous_format)
@@ -196,9 +260,10 @@ def train(
 def _train(
     model, data, task, epochs, batch_size, optimizer, lr, seed, device,
     checkpoint, fingerprint, log, amp_bf16, compile_model,
+    momentum, weight_decay, schedule, patience,
 ) -> dict:  # fmt: skip
     n_train = len(data["train_images"])
-    opt = make_optimizer(optimizer, model.parameters(), lr)
+    opt = make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
     step_model = torch.compile(model) if compile_model else model
     if amp_bf16:
         autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16)
@@ -209,7 +274,16 @@ def _train(
     val_x = data["validation_images"].to(device)
     val_y = data["validation_labels"].to(device)
 
-    state = {"history": [], "epoch": 0, "diverged_epoch": None, "seconds": 0.0}
+    state = {
+        "history": [],
+        "epoch": 0,
+        "diverged_epoch": None,
+        "seconds": 0.0,
+        "best_epoch": None,
+        "best_loss": math.inf,
+        "stopped_early": False,
+    }
+    best_weights = None
     checkpoint = Path(checkpoint) if checkpoint else None
     if checkpoint is not None and checkpoint.exists():
         saved = torch.load(checkpoint, weights_only=True, map_location="cpu")
@@ -223,15 +297,21 @@ def _train(
             torch.set_rng_state(saved["rng"])
             if device.type == "cuda" and saved.get("cuda_rng") is not None:
                 torch.cuda.set_rng_state(saved["cuda_rng"], device)
-            state = saved["state"]
+            state = {**state, **saved["state"]}
+            best_weights = saved.get("best_model")
             log(f"resumed from {checkpoint} after epoch {state['epoch']}")
         else:
             log(f"ignoring {checkpoint}: it belongs to other settings")
 
     model.train()
-    while state["epoch"] < epochs and state["diverged_epoch"] is None:
+    while (
+        state["epoch"] < epochs and state["diverged_epoch"] is None and not state["stopped_early"]
+    ):
         epoch = state["epoch"] + 1
         started = time.perf_counter()
+        epoch_lr = scheduled_lr(epoch, lr, **schedule)
+        for group in opt.param_groups:
+            group["lr"] = epoch_lr
         order = torch.randperm(
             n_train, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)
         )
@@ -258,6 +338,17 @@ def _train(
         else:
             rows["validation"] = {k: math.nan for k in rows["train"]}
             state["diverged_epoch"] = epoch
+        if patience and state["diverged_epoch"] is None:
+            if rows["validation"]["loss"] < state["best_loss"]:
+                state["best_loss"] = rows["validation"]["loss"]
+                state["best_epoch"] = epoch
+                best_weights = {
+                    k: v.detach().clone().contiguous() for k, v in model.state_dict().items()
+                }
+            elif epoch - state["best_epoch"] >= patience:
+                state["stopped_early"] = True
+        if schedule.get("schedule", "none") != "none":
+            rows["train"]["lr"] = epoch_lr
         seconds = time.perf_counter() - started
         state["seconds"] += seconds
         for split, metrics in rows.items():
@@ -275,16 +366,23 @@ def _train(
                     "rng": torch.get_rng_state(),
                     "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                     "state": state,
+                    "best_model": best_weights,
                 },
                 checkpoint,
             )
         log(_epoch_line(epoch, epochs, rows, seconds))
     if state["diverged_epoch"] is not None:
         log(f"diverged: training loss not finite at epoch {state['diverged_epoch']}; stopped")
+    kept = state["epoch"]
+    if patience and best_weights is not None and state["diverged_epoch"] is None:
+        kept = state["best_epoch"]
+        model.load_state_dict(best_weights)
+        why = f"no improvement for {patience} epochs" if state["stopped_early"] else "last epoch"
+        log(f"early stopping: {why}; restored the weights of epoch {kept}")
     final = {
         f"final_{row['split']}_{row['metric']}": row["value"]
         for row in state["history"]
-        if row["epoch"] == state["epoch"]
+        if row["epoch"] == kept and row["metric"] != "lr"
     }
     return {
         **final,
@@ -292,6 +390,8 @@ def _train(
         "diverged": state["diverged_epoch"] is not None,
         "diverged_epoch": state["diverged_epoch"],
         "epochs_run": state["epoch"],
+        "best_epoch": kept,
+        "stopped_early": bool(state["stopped_early"]),
         "train_seconds": state["seconds"],
     }
 
@@ -308,10 +408,14 @@ def _epoch_line(epoch, epochs, rows, seconds) -> str:
 def _fit(model, task, params, data, seed, device, checkpoint, log, engine) -> dict:
     """:func:`train` with a configuration's hyperparameters; resumable for that
     configuration and seed only (the checkpoint's fingerprint)."""
+    schedule = {k: params[k] for k in ("lr_min", "lr_epochs", "lr_gamma") if k in params}
+    schedule["schedule"] = params.get("lr_schedule", "none")
     return train(
         model, data, task=task, epochs=params["epochs"], batch_size=params["batch_size"],
         optimizer=params["optimizer"], lr=params["lr"], seed=seed, device=device,
-        checkpoint=checkpoint, fingerprint={**params, "seed": seed}, log=log, **engine,
+        checkpoint=checkpoint, fingerprint={**params, "seed": seed}, log=log,
+        momentum=params.get("momentum", 0.0), weight_decay=params.get("weight_decay", 0.0),
+        schedule=schedule, patience=params.get("patience", 0), **engine,
     )  # fmt: skip
 
 
@@ -340,7 +444,7 @@ def fit_classifier(
 ):
     """Build the classifier, start its encoder from ``encoder`` (an export dict) for
     ``frozen``/``finetune``, freeze it for ``frozen``, train; return (model, result)."""
-    from aeflow.models import build_classifier, load_encoder_state
+    from aeflow.models import build_classifier, encoder_options, load_encoder_state
 
     init = params["initialisation"]
     if (encoder is None) != (init == "scratch"):
@@ -350,7 +454,13 @@ def fit_classifier(
     seed_everything(seed)
     model = build_classifier(params, classes=len(data["classes"]))
     if encoder is not None:
-        load_encoder_state(model.encoder, encoder, params["architecture"], params["latent"])
+        load_encoder_state(
+            model.encoder,
+            encoder,
+            params["architecture"],
+            params["latent"],
+            options=encoder_options(params),
+        )
     if init == "frozen":
         model.freeze_encoder()
     return model, _fit(model, "classifier", params, data, seed, device, checkpoint, log, engine)

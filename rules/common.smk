@@ -2,6 +2,7 @@
 
 import mimetypes
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -19,24 +20,8 @@ os.environ.update(
 
 import aeflow
 from aeflow import grid as aeflow_grid
+from aeflow import studies as aeflow_studies
 from snakemake.exceptions import WorkflowError
-
-try:
-    AUTOENCODERS = aeflow_grid.autoencoder_grid(config["autoencoder"])
-    AE_BASE = aeflow_grid.canonical(
-        {k: config["autoencoder"]["base"][k] for k in aeflow_grid.AUTOENCODER_KEYS}
-    )
-    CLASSIFIERS = aeflow_grid.classifier_grid(
-        config["classifier"], AE_BASE, AUTOENCODERS
-    )
-except aeflow_grid.GridError as err:
-    raise WorkflowError(f"Invalid config: {err}")
-
-CLF_BASE = aeflow_grid.canonical(
-    {k: config["classifier"]["base"][k] for k in aeflow_grid.CLASSIFIER_KEYS}
-)
-SEEDS = config["seeds"]
-
 
 DATA = config["data"]
 DATASET = "results/data/fashion_mnist.pt"
@@ -49,7 +34,39 @@ INITIALISATIONS = config["classifier"]["initialisations"]
 
 def _train_size():
     subset = DATA.get("subset") or {}
-    return subset.get("train") or 60000 - DATA["validation_size"]
+    return subset.get("train") or DATA["train_images"] - DATA["validation_size"]
+
+
+# The main grid, then the named studies around the same bases; a configuration in
+# several of them has one id and trains once.
+try:
+    AUTOENCODERS = aeflow_grid.autoencoder_grid(
+        config["autoencoder"], train_size=_train_size()
+    )
+    AE_BASE = aeflow_grid.canonical(
+        aeflow_grid.base_params(
+            config["autoencoder"]["base"], aeflow_grid.AUTOENCODER_KEYS
+        ),
+        _train_size(),
+    )
+    CLASSIFIERS = aeflow_grid.classifier_grid(
+        config["classifier"], AE_BASE, AUTOENCODERS, train_size=_train_size()
+    )
+    STUDIES, _study_ae, _study_clf = aeflow_studies.expand_studies(
+        config, AUTOENCODERS, _train_size()
+    )
+except aeflow_grid.GridError as err:
+    raise WorkflowError(f"Invalid config: {err}")
+MAIN_AUTOENCODERS = list(AUTOENCODERS)
+MAIN_CLASSIFIERS = list(CLASSIFIERS)
+AUTOENCODERS.update(_study_ae)
+CLASSIFIERS.update(_study_clf)
+
+CLF_BASE = aeflow_grid.canonical(
+    aeflow_grid.base_params(config["classifier"]["base"], aeflow_grid.CLASSIFIER_KEYS),
+    _train_size(),
+)
+SEEDS = config["seeds"]
 
 
 for _where, _grid in (("autoencoder", AUTOENCODERS), ("classifier", CLASSIFIERS)):
@@ -125,9 +142,22 @@ FIGURES = (
 )
 
 
+STUDY_CAPTIONS = {
+    "ae_sweep": "autoencoder_sweep",
+    "ae_curves": "study_autoencoder_curves",
+    "reconstructions": "reconstructions",
+    "clf_sweep": "classifier_sweep",
+    "clf_curves": "classifier_curves",
+    "test_accuracy": "study_test_accuracy",
+    "confusion_matrices": "confusion_matrices_figure",
+}
+
+
 def figure_caption(path):
     """Caption file name of a figure path."""
     name = Path(path).stem
+    if "/studies/" in str(path):
+        return next(c for k, c in STUDY_CAPTIONS.items() if name.startswith(k))
     if name.startswith("autoencoder_"):
         return "autoencoder_sweep"
     if name.startswith("classifier_") and name != "classifier_curves":
@@ -140,3 +170,41 @@ def figure_caption(path):
 def listing(params):
     """Hyperparameters as "key=value, ..." for the report."""
     return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def study_figures(name):
+    """The figures of one study: sweeps, curves of its explicit configurations,
+    reconstructions, test accuracy and confusion matrices, as it has models for them."""
+    study, folder = STUDIES[name], f"results/figures/studies/{name}"
+    out = []
+    if study["autoencoders"]:
+        out += [f"{folder}/ae_sweep_{p}.png" for p in study["autoencoder_sweeps"]]
+        if study["autoencoder_configurations"] or not study["autoencoder_sweeps"]:
+            out.append(f"{folder}/ae_curves.png")
+        out.append(f"{folder}/reconstructions.png")
+    if study["classifiers"]:
+        out += [
+            f"{folder}/clf_sweep_{init}_{p}.png"
+            for init in study["base_classifiers"]
+            for p in study["classifier_sweeps"]
+        ]
+        if study["classifier_configurations"] or not study["classifier_sweeps"]:
+            out.append(f"{folder}/clf_curves.png")
+        out += [f"{folder}/test_accuracy.png", f"{folder}/confusion_matrices.png"]
+    return out
+
+
+STUDY_FIGURES = {name: study_figures(name) for name in STUDIES}
+
+
+def study_labels(name, kind):
+    """{label: model id} of a study's autoencoders or classifiers, in config order;
+    classifier labels start with the initialisation when the study has several."""
+    study = STUDIES[name]
+    if kind == "autoencoder":
+        return {label: i for i, label in study["autoencoders"].items()}
+    several = len(study["base_classifiers"]) > 1
+    return {
+        (f"{study['initialisations'][i]}: {label}" if several else label): i
+        for i, label in study["classifiers"].items()
+    }

@@ -28,6 +28,7 @@ rule prepare:
     conda:
         "../envs/aeflow.yaml"
     params:
+        train_images=DATA["train_images"],
         validation_size=DATA["validation_size"],
         split_seed=DATA["split_seed"],
         subset=(dict(sorted(DATA["subset"].items())) if DATA.get("subset") else None),

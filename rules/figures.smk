@@ -20,6 +20,7 @@ rule plot_autoencoder_sweep:
         "../envs/aeflow.yaml"
     params:
         base=AE_BASE,
+        model_ids=MAIN_AUTOENCODERS,
     script:
         "../scripts/plot_autoencoder_sweep.py"
 
@@ -28,7 +29,7 @@ rule plot_reconstructions:
     input:
         reconstructions=expand(
             "results/autoencoder/{ae}/seed{seed}/reconstructions.pt",
-            ae=AUTOENCODERS,
+            ae=MAIN_AUTOENCODERS,
             seed=SEEDS[0],
         ),
         code=code("plots"),
@@ -44,7 +45,7 @@ rule plot_reconstructions:
     conda:
         "../envs/aeflow.yaml"
     params:
-        labels=[aeflow_grid.describe(p, AE_BASE) for p in AUTOENCODERS.values()],
+        labels=[aeflow_grid.describe(AUTOENCODERS[i], AE_BASE) for i in MAIN_AUTOENCODERS],
     script:
         "../scripts/plot_reconstructions.py"
 
@@ -89,6 +90,7 @@ rule plot_classifier_sweep:
         "../envs/aeflow.yaml"
     params:
         base=lambda w: {**CLF_BASE, "initialisation": w.init},
+        model_ids=MAIN_CLASSIFIERS,
     script:
         "../scripts/plot_classifier_sweep.py"
 
@@ -131,5 +133,6 @@ rule plot_test_accuracy:
         "../envs/aeflow.yaml"
     params:
         model_ids=base_classifiers(),
+        group="initialisation",
     script:
         "../scripts/plot_test_accuracy.py"

@@ -4,9 +4,10 @@
 rule report:
     input:
         figures=FIGURES,
+        study_figures=[f for figures in STUDY_FIGURES.values() for f in figures],
         autoencoder_metrics="results/tables/autoencoder_metrics.parquet",
         classifier_metrics="results/tables/classifier_metrics.parquet",
-        code=code("report", "tables", "stats"),
+        code=code("report", "tables", "stats", "studies"),
     output:
         report(
             "results/report.html",
@@ -48,5 +49,10 @@ rule report:
         },
         captions=[caption_text(figure_caption(f)) for f in FIGURES],
         base_classifiers=base_classifiers(),
+        studies=STUDIES,
+        study_figures={
+            name: [(f, caption_text(figure_caption(f))) for f in figures]
+            for name, figures in STUDY_FIGURES.items()
+        },
     script:
         "../scripts/report.py"

@@ -8,6 +8,11 @@ from aeflow.logs import job_logger
 log = job_logger(snakemake.log[0])
 histories = pd.read_parquet(snakemake.input.histories)
 plots.sweep_curves(
-    histories, "autoencoder", snakemake.params.base, snakemake.wildcards.param, snakemake.output[0]
+    histories,
+    "autoencoder",
+    snakemake.params.base,
+    snakemake.wildcards.param,
+    snakemake.output[0],
+    model_ids=snakemake.params.model_ids,
 )
 log(f"wrote {snakemake.output[0]}")

@@ -1,4 +1,4 @@
-"""Test accuracy of the base classifiers by initialisation, one point per seed."""
+"""Test accuracy by configuration (label -> model id), one point per seed."""
 
 import pandas as pd
 
@@ -7,6 +7,10 @@ from aeflow.logs import job_logger
 
 log = job_logger(snakemake.log[0])
 metrics = pd.read_parquet(snakemake.input.metrics)
-base = metrics[metrics["model_id"].isin(list(snakemake.params.model_ids.values()))]
-plots.accuracy_by_group(base, "initialisation", snakemake.output[0])
+labels = {model_id: label for label, model_id in snakemake.params.model_ids.items()}
+shown = metrics[metrics["model_id"].isin(list(labels))].copy()
+shown[snakemake.params.group] = shown["model_id"].map(labels)
+plots.accuracy_by_group(
+    shown, snakemake.params.group, snakemake.output[0], order=list(snakemake.params.model_ids)
+)
 log(f"wrote {snakemake.output[0]}")

@@ -16,6 +16,7 @@ dataset = data.split(
     seed=snakemake.params.split_seed,
     classes=snakemake.params.classes,
     subset=snakemake.params.subset,
+    train_images_expected=snakemake.params.train_images,
 )
 data.save(dataset, snakemake.output[0])
 for part in ("train", "validation", "test"):

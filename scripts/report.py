@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from aeflow import report, stats, tables
+from aeflow import report, stats, studies, tables
 from aeflow.grid import AUTOENCODER_KEYS, CLASSIFIER_KEYS
 from aeflow.logs import job_logger
 
@@ -46,6 +46,36 @@ def heading(path):
     return name.replace("_", " ").capitalize()
 
 
+def study_heading(path):
+    name = Path(path).stem
+    for prefix, text in (
+        ("ae_sweep_", "Autoencoder sweep: "),
+        ("clf_sweep_", "Classifier sweep: "),
+    ):
+        if name.startswith(prefix):
+            return text + name.removeprefix(prefix).replace("_", " ", 1)
+    return {
+        "ae_curves": "Autoencoder loss curves",
+        "reconstructions": "Reconstructions (first seed)",
+        "clf_curves": "Classifier learning curves",
+        "test_accuracy": "Test accuracy by configuration",
+        "confusion_matrices": "Confusion matrices of the base classifiers (percent)",
+    }.get(name, name)
+
+
+def study_section(name, study):
+    text = [f"Reproduces {study['source']}." if study["source"] else "", study["note"]]
+    parts = (
+        [("Claims and verdicts", studies.claim_verdicts(study, ae, clf))] if study["claims"] else []
+    )
+    parts += studies.summary_tables(study, ae, clf)
+    differences = studies.differences_from_base(study, ae, clf)
+    if len(differences):
+        parts.append(("Each configuration against the base, paired by seed", differences))
+    figures = [(study_heading(p), p, c) for p, c in snakemake.params.study_figures[name]]
+    return {"heading": study["title"], "text": text, "tables": parts, "figures": figures}
+
+
 figures = [(heading(p), p, c) for p, c in zip(snakemake.input.figures, snakemake.params.captions)]
 report.build_report(
     snakemake.output[0],
@@ -53,5 +83,6 @@ report.build_report(
     snakemake.params.setup,
     sections,
     figures,
+    studies=[study_section(name, study) for name, study in snakemake.params.studies.items()],
 )
 log(f"wrote {snakemake.output[0]} with {len(figures)} figures")

@@ -184,9 +184,12 @@ def test_autoencoder_grid_ids_match_params():
 def test_autoencoder_grid_ignores_extra_base_keys_and_needs_all():
     cfg = ae_cfg()
     cfg["base"]["comment"] = "ignored"
-    assert list(grid.autoencoder_grid(cfg).values()) == [grid.canonical(AE_BASE)]
+    # keys left out of the base take grid.DEFAULTS (the training options: off)
+    assert list(grid.autoencoder_grid(cfg).values()) == [
+        grid.canonical({**AE_BASE, **grid.DEFAULTS})
+    ]
     del cfg["base"]["epochs"]
-    with pytest.raises(KeyError):
+    with pytest.raises(GridError, match="autoencoder.base: missing epochs"):
         grid.autoencoder_grid(cfg)
 
 
@@ -210,7 +213,7 @@ def test_classifier_grid_links_pretrained_to_base_autoencoder_with_same_latent()
             ae_id = params["autoencoder_id"]
             assert ae_id == ae_by_latent[params["latent"]]
             # the base autoencoder but for the latent
-            assert {**ae[ae_id], "latent": 64} == grid.canonical(AE_BASE)
+            assert {**ae[ae_id], "latent": 64} == grid.canonical({**AE_BASE, **grid.DEFAULTS})
     assert seen == {(i, n) for i in ("scratch", "frozen", "finetune") for n in (16, 32, 64)}
 
 

@@ -58,7 +58,7 @@ def test_relu_output_is_non_negative_and_unbounded_above():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"architecture": "mlp"}, "architecture 'mlp' unknown"),
+        ({"architecture": "resnet"}, "architecture 'resnet' unknown"),
         ({"output_activation": "tanh"}, "output_activation 'tanh' unknown"),
         ({"latent": 0}, "latent must be a positive integer"),
         ({"latent": 2.5}, "latent must be a positive integer"),
@@ -70,8 +70,8 @@ def test_bad_autoencoder_options(kwargs, match):
 
 
 def test_bad_classifier_architecture():
-    with pytest.raises(ModelError, match="architecture 'mlp' unknown"):
-        models.build_classifier({**CLF_PARAMS, "architecture": "mlp"})
+    with pytest.raises(ModelError, match="architecture 'resnet' unknown"):
+        models.build_classifier({**CLF_PARAMS, "architecture": "resnet"})
 
 
 def test_dropout_active_in_train_mode_only():

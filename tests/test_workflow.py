@@ -29,6 +29,7 @@ def tiny_config(source, checksums) -> dict:
             "sources": [str(source)],
             "files": checksums,
             "classes": [f"class {i}" for i in range(10)],
+            "train_images": N_TRAIN,
             "validation_size": N_VAL,
             "split_seed": 0,
         },

@@ -1,0 +1,169 @@
+# Figures of the named studies (config: studies), from the same tables as the rest.
+
+
+rule plot_study_autoencoder_sweep:
+    input:
+        histories="results/tables/histories.parquet",
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/studies/{study}/ae_sweep_{param}.png",
+            caption=caption("autoencoder_sweep"),
+            category="Studies",
+            subcategory="{study}",
+            labels={"figure": "autoencoder loss by {param}"},
+        ),
+    log:
+        "logs/figures/studies/{study}/ae_sweep_{param}.log",
+    wildcard_constraints:
+        param="|".join(aeflow_grid.AUTOENCODER_KEYS),
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        base=lambda w: STUDIES[w.study]["autoencoder_base"],
+        model_ids=lambda w: list(STUDIES[w.study]["autoencoders"]),
+    script:
+        "../scripts/plot_autoencoder_sweep.py"
+
+
+rule plot_study_autoencoder_curves:
+    input:
+        histories="results/tables/histories.parquet",
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/studies/{study}/ae_curves.png",
+            caption=caption("study_autoencoder_curves"),
+            category="Studies",
+            subcategory="{study}",
+            labels={"figure": "autoencoder loss curves"},
+        ),
+    log:
+        "logs/figures/studies/{study}/ae_curves.log",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        model_ids=lambda w: study_labels(w.study, "autoencoder"),
+    script:
+        "../scripts/plot_autoencoder_curves.py"
+
+
+rule plot_study_reconstructions:
+    input:
+        reconstructions=lambda w: expand(
+            "results/autoencoder/{ae}/seed{seed}/reconstructions.pt",
+            ae=STUDIES[w.study]["autoencoders"],
+            seed=SEEDS[0],
+        ),
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/studies/{study}/reconstructions.png",
+            caption=caption("reconstructions"),
+            category="Studies",
+            subcategory="{study}",
+            labels={"figure": "reconstructions"},
+        ),
+    log:
+        "logs/figures/studies/{study}/reconstructions.log",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        labels=lambda w: list(STUDIES[w.study]["autoencoders"].values()),
+    script:
+        "../scripts/plot_reconstructions.py"
+
+
+rule plot_study_classifier_sweep:
+    input:
+        histories="results/tables/histories.parquet",
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/studies/{study}/clf_sweep_{init}_{param}.png",
+            caption=caption("classifier_sweep"),
+            category="Studies",
+            subcategory="{study}",
+            labels={"figure": "{init} classifier by {param}"},
+        ),
+    log:
+        "logs/figures/studies/{study}/clf_sweep_{init}_{param}.log",
+    wildcard_constraints:
+        param="|".join(aeflow_grid.CLASSIFIER_KEYS),
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        base=lambda w: {
+            **STUDIES[w.study]["classifier_base"],
+            "initialisation": w.init,
+        },
+        model_ids=lambda w: list(STUDIES[w.study]["classifiers"]),
+    script:
+        "../scripts/plot_classifier_sweep.py"
+
+
+rule plot_study_classifier_curves:
+    input:
+        histories="results/tables/histories.parquet",
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/studies/{study}/clf_curves.png",
+            caption=caption("classifier_curves"),
+            category="Studies",
+            subcategory="{study}",
+            labels={"figure": "classifier learning curves"},
+        ),
+    log:
+        "logs/figures/studies/{study}/clf_curves.log",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        model_ids=lambda w: study_labels(w.study, "classifier"),
+    script:
+        "../scripts/plot_classifier_curves.py"
+
+
+rule plot_study_test_accuracy:
+    input:
+        metrics="results/tables/classifier_metrics.parquet",
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/studies/{study}/test_accuracy.png",
+            caption=caption("study_test_accuracy"),
+            category="Studies",
+            subcategory="{study}",
+            labels={"figure": "test accuracy by configuration"},
+        ),
+    log:
+        "logs/figures/studies/{study}/test_accuracy.log",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        model_ids=lambda w: study_labels(w.study, "classifier"),
+        group="configuration",
+    script:
+        "../scripts/plot_test_accuracy.py"
+
+
+rule plot_study_confusion_matrices:
+    input:
+        confusion="results/tables/confusion_matrices.parquet",
+        code=code("plots"),
+    output:
+        report(
+            "results/figures/studies/{study}/confusion_matrices.png",
+            caption=caption("confusion_matrices_figure"),
+            category="Studies",
+            subcategory="{study}",
+            labels={"figure": "confusion matrices (percent)"},
+        ),
+    log:
+        "logs/figures/studies/{study}/confusion_matrices.log",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        model_ids=lambda w: STUDIES[w.study]["base_classifiers"],
+    script:
+        "../scripts/plot_confusion_matrices.py"
