@@ -45,7 +45,9 @@ rule plot_reconstructions:
     conda:
         "../envs/aeflow.yaml"
     params:
-        labels=[aeflow_grid.describe(AUTOENCODERS[i], AE_BASE) for i in MAIN_AUTOENCODERS],
+        labels=[
+            aeflow_grid.describe(AUTOENCODERS[i], AE_BASE) for i in MAIN_AUTOENCODERS
+        ],
     script:
         "../scripts/plot_reconstructions.py"
 

@@ -1,0 +1,186 @@
+"""Named studies: expansion into shared configurations, claims resolved to model ids,
+and the verdicts and tables of a study computed from synthetic tables with known answers."""
+
+import copy
+
+import pandas as pd
+import pytest
+
+from aeflow import grid, studies
+from aeflow.grid import GridError
+
+AE_BASE = {"architecture": "conv", "latent": 16, "dropout": 0.2, "optimizer": "adam",
+           "lr": 0.001, "batch_size": 100, "output_activation": "sigmoid", "epochs": 2}  # fmt: skip
+CLF_BASE = {"architecture": "conv", "latent": 16, "hidden": 32, "dropout": 0.2,
+            "optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 2}  # fmt: skip
+
+
+def config(study_blocks):
+    return {
+        "autoencoder": {"base": dict(AE_BASE)},
+        "classifier": {"base": dict(CLF_BASE), "initialisations": ["scratch"]},
+        "studies": copy.deepcopy(study_blocks),
+    }
+
+
+STEPWISE = {
+    "title": "Stepwise",
+    "source": "seed 004",
+    "autoencoder": {
+        "configurations": [
+            {"dropout": 0.0},
+            {"dropout": 0.0, "architecture": "conv_bn", "channels": "64-96"},
+        ]
+    },
+    "classifier": {
+        "base": {"architecture": "conv_bn", "channels": [64, 96]},
+        "initialisations": ["frozen", "finetune"],
+        "configurations": [{"hidden": 64}],
+    },
+    "claims": [
+        {"claim": "dropout 0 is better", "model": "autoencoder", "a": {"dropout": 0.0},
+         "b": {}, "metric": "test_mse", "better": "lower"},
+        {"claim": "fine-tuning beats frozen", "model": "classifier",
+         "a": {"initialisation": "finetune"}, "b": {"initialisation": "frozen"},
+         "metric": "test_accuracy", "better": "higher"},
+    ],
+}  # fmt: skip
+MLP = {
+    "classifier": {
+        "base": {"architecture": "mlp", "latent": 128, "hidden": "64", "batch_size": "full"},
+        "sweeps": {"optimizer": ["sgd", "adam"]},
+    },
+    "claims": [
+        {"claim": "Adam beats SGD", "model": "classifier", "a": {"optimizer": "adam"},
+         "b": {"optimizer": "sgd"}, "metric": "test_accuracy", "better": "higher"},
+    ],
+}  # fmt: skip
+
+
+def expanded(blocks, train_size=5000):
+    cfg = config(blocks)
+    main = grid.autoencoder_grid(cfg["autoencoder"], train_size=train_size)
+    return studies.expand_studies(cfg, main, train_size)
+
+
+def test_studies_expand_around_the_top_level_bases():
+    found, ae, clf = expanded({"004": STEPWISE, "mlp": MLP})
+    s = found["004"]
+    assert list(s["autoencoders"].values()) == [
+        "base",
+        "dropout=0.0",
+        "architecture=conv_bn, channels=64-96, dropout=0.0",
+    ]
+    assert set(s["autoencoders"]) <= set(ae)
+    # the study's base is the top-level base with its overrides
+    assert s["classifier_base"]["architecture"] == "conv_bn"
+    assert s["classifier_base"]["channels"] == "64-96"
+    assert s["classifier_base"]["lr"] == CLF_BASE["lr"]
+    # the pretrained classifiers start from the study's only conv_bn 64-96 autoencoder
+    improved = next(i for i, label in s["autoencoders"].items() if "conv_bn" in label)
+    for clf_id in s["classifiers"]:
+        assert clf[clf_id]["autoencoder_id"] == improved
+    assert set(s["base_classifiers"]) == {"frozen", "finetune"}
+    # full batch is the training set
+    m = found["mlp"]
+    assert {clf[i]["batch_size"] for i in m["classifiers"]} == {5000}
+    assert {clf[i]["hidden"] for i in m["classifiers"]} == {"64"}
+    assert list(m["initialisations"].values()) == ["scratch", "scratch"]
+
+
+def test_a_configuration_shared_by_studies_trains_once():
+    same = {"autoencoder": {"sweeps": {"latent": [16, 32]}}}
+    found, ae, _ = expanded({"x": same, "y": same})
+    assert found["x"]["autoencoders"] == found["y"]["autoencoders"]
+    assert len(ae) == 2
+
+
+def test_claims_resolve_to_the_configurations_they_compare():
+    found, ae, clf = expanded({"004": STEPWISE})
+    dropout, finetune = found["004"]["claims"]
+    assert ae[dropout["a"]]["dropout"] == 0.0 and ae[dropout["a"]]["architecture"] == "conv"
+    assert ae[dropout["b"]]["dropout"] == 0.2
+    assert clf[finetune["a"]]["initialisation"] == "finetune"
+    assert clf[finetune["b"]]["initialisation"] == "frozen"
+    assert finetune["a_label"] == "finetune" and dropout["a_label"] == "dropout=0.0"
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda b: b["claims"][0]["a"].update(dropout=0.5), r"studies.004.claims\[0\].a: .* not a configuration"),
+        (lambda b: b["claims"][0]["a"].update(colour=1), r"claims\[0\].a: unknown hyperparameter\(s\) colour"),
+        (lambda b: b["claims"][1]["b"].update(initialisation="finetune"), "the same configuration"),
+        (lambda b: b.pop("autoencoder"), r"studies.004.classifier \(frozen, latent 16\): its autoencoder"),
+        (lambda b: b["classifier"].update(sweeps={"colour": [1]}), "studies.004.classifier.sweeps.colour: unknown"),
+    ],
+)  # fmt: skip
+def test_bad_study_names_the_key(change, match):
+    block = copy.deepcopy(STEPWISE)
+    change(block)
+    with pytest.raises(GridError, match=match):
+        expanded({"004": block})
+
+
+def test_a_study_needs_models():
+    with pytest.raises(GridError, match="studies.empty: neither"):
+        expanded({"empty": {"title": "nothing"}})
+
+
+# --- analysis on synthetic tables -------------------------------------------------------
+
+
+def metrics_table(values_by_model, column):
+    """{model_id: [value per seed]} -> a metrics table."""
+    rows = [
+        {"model_id": m, "seed": s, column: v, "diverged": False, "epochs_run": 2,
+         "final_train_loss": 0.1, "final_validation_loss": 0.1, "test_mse": v,
+         "test_macro_f1": 0.5, "final_validation_accuracy": 0.5, "initialisation": "scratch"}
+        for m, values in values_by_model.items()
+        for s, v in enumerate(values)
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def mlp_study():
+    found, _, clf = expanded({"mlp": MLP})
+    s = found["mlp"]
+    ids = {clf[i]["optimizer"]: i for i in s["classifiers"]}
+    return s, ids
+
+
+def test_claim_holds_when_every_seed_agrees():
+    s, ids = mlp_study()
+    table = metrics_table({ids["adam"]: [0.90, 0.91, 0.92], ids["sgd"]: [0.80, 0.82, 0.81]},
+                          "test_accuracy")  # fmt: skip
+    out = studies.claim_verdicts(s, table.iloc[0:0], table)
+    assert list(out["verdict"]) == ["holds"]
+    assert "10.00 points" in out["measured"][0]  # mean of 0.10, 0.09, 0.11
+    assert "(base) − (optimizer=sgd)" in out["measured"][0]  # the base is Adam
+
+
+def test_claim_contradicted_and_not_settled():
+    s, ids = mlp_study()
+    worse = metrics_table({ids["adam"]: [0.70, 0.71, 0.72], ids["sgd"]: [0.80, 0.82, 0.81]},
+                          "test_accuracy")  # fmt: skip
+    assert list(studies.claim_verdicts(s, worse.iloc[0:0], worse)["verdict"]) == ["contradicted"]
+    noisy = metrics_table({ids["adam"]: [0.90, 0.70, 0.85], ids["sgd"]: [0.80, 0.82, 0.81]},
+                          "test_accuracy")  # fmt: skip
+    verdict = studies.claim_verdicts(s, noisy.iloc[0:0], noisy)["verdict"][0]
+    assert verdict.startswith("not settled")
+
+
+def test_differences_from_base_and_summary():
+    s, ids = mlp_study()
+    table = metrics_table({ids["adam"]: [0.90, 0.91, 0.92], ids["sgd"]: [0.80, 0.82, 0.81]},
+                          "test_accuracy")  # fmt: skip
+    diff = studies.differences_from_base(s, table.iloc[0:0], table)
+    assert list(diff["configuration"]) == ["optimizer=sgd"]  # the base (Adam) is not compared
+    assert list(diff["than the base"]) == ["worse"]
+    assert diff["difference from base"][0].startswith("test_accuracy: -10.00 points [-12.48")
+    ((heading, summary),) = studies.summary_tables(s, table.iloc[0:0], table)
+    assert heading == "Classifiers"
+    row = summary.set_index("configuration").loc["base"]
+    assert row["test_accuracy mean"] == pytest.approx(0.91)
+    assert row["test_accuracy ci95"] == pytest.approx(4.303 * 0.01 / 3**0.5, rel=1e-3)
+    assert row["seeds"] == 3

@@ -1,0 +1,178 @@
+"""The named studies through real snakemake on tiny synthetic data: every architecture,
+the training options, shared configurations, figures and report sections with verdicts."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pandas as pd
+import pytest
+from conftest import write_idx_dataset
+from test_workflow import N_TEST, N_TRAIN, N_VAL
+from workflow_helpers import copy_workflow, planned, run, write_config
+
+pytestmark = pytest.mark.workflow
+
+FULL = N_TRAIN - N_VAL  # the training split: "full" batch
+VERDICTS = ("holds", "contradicted", "not settled")
+
+
+def studies_config(source, checksums) -> dict:
+    return {
+        "data": {"sources": [str(source)], "files": checksums,
+                 "classes": [f"class {i}" for i in range(10)], "train_images": N_TRAIN,
+                 "validation_size": N_VAL, "split_seed": 0},
+        "seeds": [0, 1],
+        "device": "cpu",
+        "autoencoder": {"base": {"latent": 16, "epochs": 2, "batch_size": 30}},
+        "classifier": {"base": {"latent": 16, "hidden": 32, "epochs": 2, "batch_size": 30},
+                       "initialisations": ["scratch", "frozen"]},
+        "figures": {"reconstructions": 4},
+        "studies": {
+            "models": {
+                "title": "Every autoencoder",
+                "source": "seeds 001 and 004",
+                "note": "A tiny study of every architecture.",
+                "autoencoder": {
+                    "base": {"dropout": 0.0},
+                    "sweeps": {"lr": [0.001, 0.01]},
+                    "configurations": [
+                        {"architecture": "conv_bn", "pooling": "max-avg", "channels": "8-12"},
+                        {"architecture": "conv_deep"},
+                        {"architecture": "mlp", "latent": 32},
+                    ],
+                },
+                "classifier": {"initialisations": ["scratch", "frozen", "finetune"],
+                               "configurations": [{"architecture": "conv_deep"}]},
+                "claims": [
+                    {"claim": "the deep autoencoder reconstructs better", "source": "seed 001",
+                     "model": "autoencoder", "a": {"architecture": "conv_deep"}, "b": {},
+                     "metric": "test_mse", "better": "lower"},
+                    {"claim": "fine-tuning beats frozen", "model": "classifier",
+                     "a": {"initialisation": "finetune"}, "b": {"initialisation": "frozen"},
+                     "metric": "test_accuracy", "better": "higher"},
+                ],
+            },
+            "mlp": {
+                "title": "Feed-forward classifier",
+                "source": "seeds 002 and 003",
+                "classifier": {
+                    "base": {"architecture": "mlp", "latent": 32, "hidden": "16-8",
+                             "batch_size": "full", "optimizer": "sgd", "lr": 0.1,
+                             "lr_min": 0.01, "lr_epochs": 2, "epochs": 3},
+                    "sweeps": {"lr_schedule": ["none", "linear"]},
+                    "configurations": [
+                        {"batch_size": 30},
+                        {"optimizer": "adam", "lr": 0.01, "latent": 128, "patience": 1,
+                         "weight_decay": 0.01, "epochs": 12},
+                    ],
+                },
+                "claims": [
+                    {"claim": "mini-batches beat full batch", "model": "classifier",
+                     "a": {"batch_size": 30}, "b": {}, "metric": "final_validation_loss",
+                     "better": "lower"},
+                ],
+            },
+        },
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    root = tmp_path_factory.mktemp("studies")
+    source = root / "source"
+    checksums = write_idx_dataset(source, N_TRAIN, N_TEST)
+    workflow = copy_workflow(root / "wf")
+    config = studies_config(source, checksums)
+    run(workflow, write_config(root / "studies.yaml", config))
+    return workflow, config, root
+
+
+def read(workflow, name):
+    return pd.read_parquet(workflow / "results" / "tables" / f"{name}.parquet")
+
+
+def test_every_architecture_trained_and_evaluated(finished):
+    workflow, _, _ = finished
+    ae = read(workflow, "autoencoder_metrics")
+    assert set(ae["architecture"]) == {"conv", "conv_bn", "conv_deep", "mlp"}
+    assert ae.groupby("model_id")["seed"].nunique().eq(2).all()
+    assert (ae["test_mse"] > 0).all() and not ae["diverged"].any()
+    clf = read(workflow, "classifier_metrics")
+    deep = clf[clf["architecture"] == "conv_deep"]
+    assert set(deep["initialisation"]) == {"scratch", "frozen", "finetune"}
+    bn = ae[ae["architecture"] == "conv_bn"]
+    assert set(bn["channels"]) == {"8-12"} and set(bn["pooling"]) == {"max-avg"}
+    # a configuration in the main grid and in a study trains once
+    assert not clf.duplicated(["model_id", "seed"]).any()
+    assert not ae.duplicated(["model_id", "seed"]).any()
+
+
+def test_training_options_reach_the_models(finished):
+    workflow, _, _ = finished
+    clf = read(workflow, "classifier_metrics")
+    mlp = clf[clf["architecture"] == "mlp"]
+    assert set(mlp["hidden"]) == {"16-8"} | {"16-8"}
+    assert FULL in set(mlp["batch_size"]) and 30 in set(mlp["batch_size"])
+    histories = read(workflow, "histories")
+    linear = histories[(histories["lr_schedule"] == "linear") & (histories["metric"] == "lr")]
+    by_epoch = linear.groupby("epoch")["value"].unique()
+    # η(t) = max(η_min, η₀ (1 - t/T)) with η₀ 0.1, η_min 0.01, T 2
+    assert [list(v) for v in by_epoch] == [[0.1], [0.05], [0.01]]
+    stopped = mlp[mlp["patience"] == 1]
+    assert len(stopped) == 2
+    for row in stopped.itertuples():
+        assert row.epochs_run <= 12
+        assert row.best_epoch <= row.epochs_run
+        if row.stopped_early:
+            assert row.epochs_run == row.best_epoch + 1
+        run_history = histories[(histories["model_id"] == row.model_id)
+                                & (histories["seed"] == row.seed)]  # fmt: skip
+        val = run_history[(run_history["split"] == "validation")
+                          & (run_history["metric"] == "loss")].sort_values("epoch")  # fmt: skip
+        assert row.best_epoch == int(val.loc[val["value"].idxmin(), "epoch"])
+        assert row.final_validation_loss == pytest.approx(val["value"].min())
+
+
+def test_every_study_has_its_figures_and_report_section(finished):
+    workflow, config, _ = finished
+    folder = workflow / "results" / "figures" / "studies"
+    assert sorted(p.name for p in (folder / "models").iterdir()) == sorted([
+        "ae_sweep_lr.png", "ae_curves.png", "reconstructions.png", "clf_curves.png",
+        "test_accuracy.png", "confusion_matrices.png",
+    ])  # fmt: skip
+    assert sorted(p.name for p in (folder / "mlp").iterdir()) == sorted([
+        "clf_sweep_scratch_lr_schedule.png", "clf_curves.png", "test_accuracy.png",
+        "confusion_matrices.png",
+    ])  # fmt: skip
+    for png in folder.rglob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    html = (workflow / "results" / "report.html").read_text()
+    for name, study in config["studies"].items():
+        start = html.index(f"<h2>{study['title']}</h2>")
+        section = html[start : html.index("</section>", start)]
+        assert f"Reproduces {study['source']}." in section
+        assert "Claims and verdicts" in section
+        assert "paired by seed" in section
+        for claim in study["claims"]:
+            row = section[section.index(claim["claim"]) :]
+            row = row[: row.index("</tr>")]
+            assert "(n=2)" in row  # two seeds, paired
+            assert re.search("|".join(VERDICTS), row)
+        assert section.count("<img") == len(list((folder / name).iterdir()))
+
+
+def test_editing_a_claim_reruns_only_the_report(finished):
+    workflow, config, root = finished
+    assert planned(workflow, root / "studies.yaml") == {}
+    changed = copy.deepcopy(config)
+    changed["studies"]["mlp"]["claims"][0]["claim"] = "mini-batches win"
+    assert planned(workflow, write_config(root / "claim.yaml", changed)) == {
+        "report": 1, "all": 1,
+    }  # fmt: skip
+    added = copy.deepcopy(config)
+    added["studies"]["mlp"]["classifier"]["configurations"].append({"momentum": 0.9})
+    jobs = planned(workflow, write_config(root / "added.yaml", added))
+    assert jobs["train_classifier"] == 2 and jobs["evaluate_classifier"] == 2
+    assert "train_autoencoder" not in jobs
