@@ -33,7 +33,7 @@ def _save(fig, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI, format="png")
+    fig.savefig(path, dpi=DPI, format="png", bbox_inches="tight")  # legends outside
     plt.close(fig)
 
 
@@ -207,7 +207,7 @@ def reconstructions_grid(originals, reconstructions, path):
     rows.update({label: _as_images(images) for label, images in reconstructions.items()})
     k = rows["original"].shape[0]
     fig, axes = plt.subplots(
-        len(rows), 1, figsize=(max(4.0, 0.55 * k + 1.5), 0.75 * len(rows) + 0.6), squeeze=False
+        len(rows), 1, figsize=(max(6.0, 0.6 * k + 0.5), 1.05 * len(rows) + 0.7), squeeze=False
     )
     for ax, (label, images) in zip(axes[:, 0], rows.items()):
         grid = make_grid(images, nrow=k, padding=2, pad_value=1.0)[0]
@@ -215,8 +215,8 @@ def reconstructions_grid(originals, reconstructions, path):
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize="medium")
-    axes[0, 0].set_title("Test images and their reconstructions")
+        ax.set_title(label, loc="left", fontsize="small", pad=3)  # labels can be long
+    fig.suptitle("Test images and their reconstructions")
     _save(fig, path)
 
 
@@ -259,13 +259,16 @@ def _curves(histories, model_ids, path, panels, title):
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         _integer_epochs(ax)
-    axes[0, -1].legend(
+    fig.suptitle(title)
+    fig.tight_layout()
+    # below the panels (figure legends are outside tight_layout; the saved image grows)
+    fig.legend(
         handles=handles + _split_legend_handles(),
         fontsize="small",
-        loc="upper left",
-        bbox_to_anchor=(1.02, 1.0),
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=1 if max(len(h.get_label()) for h in handles) > 40 else 2,
     )
-    fig.suptitle(title)
     _save(fig, path)
 
 

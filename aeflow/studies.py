@@ -183,7 +183,8 @@ def claim_verdicts(
                         f"{_metric_text(c['metric'], diff)}",
             "verdict": stats.verdict(diff, "positive" if c["better"] == "higher" else "negative"),
         })  # fmt: skip
-    return pd.DataFrame(rows, columns=["source", "claim", "measured", "verdict"])
+    out = pd.DataFrame(rows, columns=["source", "claim", "measured", "verdict"])
+    return out if out["source"].astype(bool).any() else out.drop(columns="source")
 
 
 def _labelled(metrics: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
