@@ -103,6 +103,13 @@ def combine(paths: list[str | Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True, sort=False)
 
 
+def varying(frame: pd.DataFrame, keys, at_least: str) -> list[str]:
+    """The columns of ``keys`` that take more than one value in ``frame`` (the ones worth
+    grouping by), or ``[at_least]`` when none does."""
+    out = [k for k in keys if k in frame and frame[k].nunique(dropna=False) > 1]
+    return out or [at_least]
+
+
 def summarise(metrics: pd.DataFrame, by: list[str], values: list[str]) -> pd.DataFrame:
     """Mean, standard deviation, 95 % interval half-width and number of seeds of
     ``values`` per group of ``by``.

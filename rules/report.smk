@@ -49,6 +49,8 @@ rule report:
         },
         captions=[caption_text(figure_caption(f)) for f in FIGURES],
         base_classifiers=base_classifiers(),
+        main_autoencoders=MAIN_AUTOENCODERS,
+        main_classifiers=MAIN_CLASSIFIERS,
         studies=STUDIES,
         study_figures={
             name: [(f, caption_text(figure_caption(f))) for f in figures]

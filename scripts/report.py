@@ -13,6 +13,9 @@ ae = pd.read_parquet(snakemake.input.autoencoder_metrics)
 clf = pd.read_parquet(snakemake.input.classifier_metrics)
 base_ids = dict(snakemake.params.base_classifiers)
 base = clf[clf["model_id"].isin(list(base_ids.values()))]
+# the main grid's models (each study has its own section below)
+main_ae = ae[ae["model_id"].isin(snakemake.params.main_autoencoders)]
+main_clf = clf[clf["model_id"].isin(snakemake.params.main_classifiers)]
 
 sections = [
     (
@@ -24,14 +27,20 @@ sections = [
         tables.summarise(base, ["initialisation"], ["test_accuracy", "test_macro_f1", "test_loss"]),
     ),
     (
-        "All classifiers: test metrics",
+        "Main grid, classifiers: test metrics",
         tables.summarise(
-            clf, ["initialisation", *CLASSIFIER_KEYS], ["test_accuracy", "test_macro_f1"]
+            main_clf,
+            ["initialisation", *tables.varying(main_clf, CLASSIFIER_KEYS, at_least="latent")],
+            ["test_accuracy", "test_macro_f1"],
         ),
     ),
     (
-        "All autoencoders: test reconstruction MSE",
-        tables.summarise(ae, list(AUTOENCODER_KEYS), ["test_mse", "final_validation_loss"]),
+        "Main grid, autoencoders: test reconstruction MSE",
+        tables.summarise(
+            main_ae,
+            tables.varying(main_ae, AUTOENCODER_KEYS, at_least="architecture"),
+            ["test_mse", "final_validation_loss"],
+        ),
     ),
 ]
 

@@ -229,3 +229,11 @@ def test_summarise_when_every_run_diverged():
     assert out["initialisation"].tolist() == ["frozen", "scratch"]
     assert out["seeds"].tolist() == [0, 0] and out["diverged"].tolist() == [3, 3]
     assert out["test_accuracy mean"].isna().all()
+
+
+def test_varying_keeps_the_columns_that_change():
+    import pandas as pd
+
+    frame = pd.DataFrame({"lr": [0.1, 0.01], "latent": [8, 8], "hidden": ["16", "16"]})
+    assert tables.varying(frame, ["latent", "lr", "hidden", "absent"], at_least="latent") == ["lr"]
+    assert tables.varying(frame.iloc[:1], ["latent", "lr"], at_least="latent") == ["latent"]
