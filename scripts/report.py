@@ -85,6 +85,16 @@ def study_section(name, study):
     return {"heading": study["title"], "text": text, "tables": parts, "figures": figures}
 
 
+# every study's claims at a glance, first after the main verdicts
+glance = [
+    studies.claim_verdicts(study, ae, clf).assign(study=study["title"])
+    for study in snakemake.params.studies.values()
+    if study["claims"]
+]
+if glance:
+    at_a_glance = pd.concat(glance, ignore_index=True)[["study", "claim", "verdict"]]
+    sections.insert(1, ("Claims of every study at a glance", at_a_glance))
+
 figures = [(heading(p), p, c) for p, c in zip(snakemake.input.figures, snakemake.params.captions)]
 report.build_report(
     snakemake.output[0],

@@ -149,6 +149,12 @@ def test_every_study_has_its_figures_and_report_section(finished):
     for png in folder.rglob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
     html = (workflow / "results" / "report.html").read_text()
+    start = html.index("<h2>Claims of every study at a glance</h2>")
+    glance = html[start : html.index("</table>", start)]
+    claims = [c for s in config["studies"].values() for c in s["claims"]]
+    assert glance.count("<tr>") == 1 + len(claims)  # header + one row per claim
+    for claim in claims:
+        assert claim["claim"] in glance
     for name, study in config["studies"].items():
         start = html.index(f"<h2>{study['title']}</h2>")
         section = html[start : html.index("</section>", start)]
