@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from aeflow import files, stats
+from aeflow import files, records, stats
 
 
 def slug(name: str) -> str:
@@ -28,9 +28,11 @@ def _with_params(
 def history_frame(
     history: list[dict], kind: str, model_id: str, seed: int, params: dict
 ) -> pd.DataFrame:
-    """One row per epoch, split and metric, with the model's hyperparameters."""
-    frame = pd.DataFrame(history, columns=["epoch", "split", "metric", "value"])
-    return _with_params(frame, kind, model_id, seed, params)
+    """One row per epoch, split and metric, with the model's hyperparameters (the rows
+    of :func:`aeflow.records.history_rows`, which a training job writes without pandas)."""
+    rows = records.history_rows(history, kind, model_id, seed, params)
+    columns = [*records.identity(kind, model_id, seed, params), *records.HISTORY_COLUMNS]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def metrics_frame(kind: str, model_id: str, seed: int, params: dict, values: dict) -> pd.DataFrame:

@@ -4,7 +4,7 @@
 rule train_autoencoder:
     input:
         data=DATASET,
-        code=code("models", "training"),
+        code=code("models", "training", "records"),
     output:
         model="results/autoencoder/{ae}/seed{seed}/model.pt",
         history="results/autoencoder/{ae}/seed{seed}/history.parquet",

@@ -100,7 +100,7 @@ def base_classifiers():
 
 def classifier_inputs(wildcards):
     """Data, code and, for a pretrained classifier, the encoder it starts from."""
-    inputs = {"data": DATASET, "code": code("models", "training")}
+    inputs = {"data": DATASET, "code": code("models", "training", "records")}
     ae_id = CLASSIFIERS[wildcards.clf]["autoencoder_id"]
     if ae_id is not None:
         inputs["encoder"] = (

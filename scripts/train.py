@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from aeflow import data, devices, models, tables, training
+from aeflow import data, devices, models, records, training
 from aeflow.logs import job_logger
 
 log = job_logger(snakemake.log[0])
@@ -29,8 +29,9 @@ with devices.job_device(snakemake.params.device, snakemake.params.gpu_slots, log
             params, dataset, seed, device, encoder, checkpoint, log, **snakemake.params.engine
         )
 
-tables.write_parquet(
-    tables.history_frame(result["history"], kind, model_id, seed, params), snakemake.output.history
+records.write_parquet(
+    records.history_rows(result["history"], kind, model_id, seed, params),
+    snakemake.output.history,
 )
 training.save_model(
     training.model_file(kind, model_id, seed, params, model, result), snakemake.output.model

@@ -237,3 +237,24 @@ def test_varying_keeps_the_columns_that_change():
     frame = pd.DataFrame({"lr": [0.1, 0.01], "latent": [8, 8], "hidden": ["16", "16"]})
     assert tables.varying(frame, ["latent", "lr", "hidden", "absent"], at_least="latent") == ["lr"]
     assert tables.varying(frame.iloc[:1], ["latent", "lr"], at_least="latent") == ["latent"]
+
+
+def test_training_jobs_write_the_history_without_pandas(tmp_path):
+    """records.write_parquet (what a training job uses) reads back as history_frame."""
+    import subprocess
+    import sys
+
+    from aeflow import records
+
+    history = [{"epoch": 1, "split": "train", "metric": "loss", "value": 0.5},
+               {"epoch": 1, "split": "validation", "metric": "loss", "value": 0.25}]  # fmt: skip
+    params = {"latent": 8, "hidden": "16-8", "autoencoder_id": None, "lr": 0.1}
+    path = tmp_path / "history.parquet"
+    records.write_parquet(records.history_rows(history, "classifier", "m-1", 3, params), path)
+    expected = tables.history_frame(history, "classifier", "m-1", 3, params)
+    pd.testing.assert_frame_equal(pd.read_parquet(path), expected)
+    # the modules a training job imports leave pandas out (a quarter-second per job)
+    code = "import sys; from aeflow import data, devices, models, records, training; "
+    code += "print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
