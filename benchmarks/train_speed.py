@@ -91,6 +91,13 @@ def prepare_data(data_dir: str, path: Path) -> None:
     torch.save(split, path)
 
 
+def worker_job(args, mode, task, method, data_path, seed) -> dict:
+    """What one worker process measures."""
+    return {"mode": mode, "task": task, "method": method, "data": str(data_path),
+            "device": args.device, "epochs": args.epochs, "subset": args.subset,
+            "threads": args.threads, "seed": seed}  # fmt: skip
+
+
 def run_worker(args, job: dict) -> dict:
     env = dict(os.environ)
     if args.threads:
@@ -118,12 +125,9 @@ def speed_table(args, data_path: Path) -> None:
             # alternate which method goes first, so drift in machine load hits both
             methods = METHODS if repeat % 2 == 0 else METHODS[::-1]
             for method in methods:
-                job = {
-                    "mode": "speed", "task": task, "method": method, "data": str(data_path),
-                    "device": args.device, "epochs": args.epochs, "subset": args.subset,
-                    "threads": args.threads, "seed": repeat,
-                }  # fmt: skip
-                result = run_worker(args, job)
+                result = run_worker(
+                    args, worker_job(args, "speed", task, method, data_path, repeat)
+                )
                 runs[task, method].append(result)
                 print(
                     f"  repeat {repeat + 1}/{args.repeats} {task:11s} {method:8s} "
@@ -166,12 +170,7 @@ def curves_table(args, data_path: Path) -> None:
     for seed in args.seeds:
         for task in args.tasks:
             for method in METHODS:
-                job = {
-                    "mode": "curves", "task": task, "method": method, "data": str(data_path),
-                    "device": args.device, "epochs": args.epochs, "subset": args.subset,
-                    "threads": args.threads, "seed": seed,
-                }  # fmt: skip
-                result = run_worker(args, job)
+                result = run_worker(args, worker_job(args, "curves", task, method, data_path, seed))
                 histories[task, method].append(result["validation"])
                 print(
                     f"  seed {seed} {task:11s} {method:8s} validation loss "

@@ -8,9 +8,8 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import write_idx_dataset
 from test_workflow import N_TEST, N_TRAIN, N_VAL
-from workflow_helpers import copy_workflow, planned, run, write_config
+from workflow_helpers import finished_run, planned, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -81,12 +80,7 @@ def studies_config(source, checksums) -> dict:
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     root = tmp_path_factory.mktemp("studies")
-    source = root / "source"
-    checksums = write_idx_dataset(source, N_TRAIN, N_TEST)
-    workflow = copy_workflow(root / "wf")
-    config = studies_config(source, checksums)
-    run(workflow, write_config(root / "studies.yaml", config))
-    return workflow, config, root
+    return finished_run(root, studies_config, "studies", N_TRAIN, N_TEST)
 
 
 def read(workflow, name):

@@ -12,8 +12,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from conftest import write_idx_dataset
-from workflow_helpers import REPO, copy_workflow, planned, run, snakemake_bin, write_config
+from workflow_helpers import (
+    REPO,
+    copy_workflow,
+    finished_run,
+    planned,
+    run,
+    snakemake_bin,
+    write_config,
+)
 
 from aeflow import models
 
@@ -59,13 +66,7 @@ def tiny_config(source, checksums) -> dict:
 def finished(tmp_path_factory):
     """A workflow copy with a finished run of the tiny config."""
     root = tmp_path_factory.mktemp("workflow")
-    source = root / "source"
-    checksums = write_idx_dataset(source, N_TRAIN, N_TEST)
-    workflow = copy_workflow(root / "wf")
-    config = tiny_config(source, checksums)
-    configfile = write_config(root / "tiny.yaml", config)
-    run(workflow, configfile)
-    return workflow, config, root
+    return finished_run(root, tiny_config, "tiny", N_TRAIN, N_TEST)
 
 
 def tables(workflow):

@@ -72,3 +72,17 @@ def planned(workflow: Path, configfile: Path) -> dict[str, int]:
         for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)
         if m.group(1) != "total"
     }
+
+
+def finished_run(root: Path, make_config, name: str, n_train: int, n_test: int):
+    """Synthetic IDX files, a workflow copy and a finished run of ``make_config(source,
+    checksums)`` under ``root``; returns ``(workflow, config, root)``, the config written
+    to ``root / f"{name}.yaml"``."""
+    from conftest import write_idx_dataset
+
+    source = root / "source"
+    checksums = write_idx_dataset(source, n_train, n_test)
+    workflow = copy_workflow(root / "wf")
+    config = make_config(source, checksums)
+    run(workflow, write_config(root / f"{name}.yaml", config))
+    return workflow, config, root
