@@ -95,7 +95,8 @@ def worker_job(args, mode, task, method, data_path, seed) -> dict:
     """What one worker process measures."""
     return {"mode": mode, "task": task, "method": method, "data": str(data_path),
             "device": args.device, "epochs": args.epochs, "subset": args.subset,
-            "threads": args.threads, "seed": seed}  # fmt: skip
+            "threads": args.threads, "seed": seed,
+            "tutorial_keeps_memory": args.tutorial_keeps_memory}  # fmt: skip
 
 
 def run_worker(args, job: dict) -> dict:
@@ -140,7 +141,9 @@ def speed_table(args, data_path: Path) -> None:
     print(
         f"\ndevice {first['device']}, torch {first['torch']}, {first['threads']} threads, "
         f"{first['n_train']} training images, {first['n_eval']} test images, "
-        f"{args.epochs} epoch(s) x {args.repeats} repeat(s) (medians)\n"
+        f"{args.epochs} epoch(s) x {args.repeats} repeat(s) (medians)"
+        + (", tutorial with aeflow's allocator setting" if args.tutorial_keeps_memory else "")
+        + "\n"
     )
     header = (
         "| model | engine | s / epoch | train images/s | ratio | eval images/s | eval ratio "
@@ -213,7 +216,7 @@ def worker(job: dict) -> dict:
     from torch.utils.data import DataLoader, Dataset
     from torchvision.transforms import ToTensor
 
-    from aeflow import models, training
+    from aeflow import memory, models, training
 
     if job["threads"]:
         torch.set_num_threads(job["threads"])
@@ -295,6 +298,8 @@ def worker(job: dict) -> dict:
                     swap_dropout(child)
 
         swap_dropout(model)
+        if job["tutorial_keeps_memory"]:
+            memory.keep_freed_memory()  # aeflow's allocator setting, for comparison
         model.to(device)
         loader = DataLoader(
             TutorialFashionMNIST(split["train_images"], split["train_labels"], ToTensor()),
@@ -378,6 +383,11 @@ def main(argv=None) -> None:
     parser.add_argument("--subset", type=int, default=None, help="first N images of each split")
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument("--data", default=DATA_DIR, help="folder of the four IDX .gz files")
+    parser.add_argument(
+        "--tutorial-keeps-memory",
+        action="store_true",
+        help="give the tutorial loop aeflow's allocator setting too (aeflow.memory)",
+    )
     parser.add_argument("--compare-curves", action="store_true")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
