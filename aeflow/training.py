@@ -9,7 +9,7 @@ finished epoch.
 Speed (see ``benchmarks/train_speed.py``): the models' dropout draws its mask from
 cheap random bits (:class:`aeflow.models.Dropout`), the model is trained and
 evaluated in ``channels_last`` on the CPU (restored to the default layout on
-return), the optimizers are the fused ones, evaluation runs under
+return), the optimizers run on the fused kernels (:mod:`aeflow.optim`), evaluation runs under
 ``torch.inference_mode``, and on the CPU glibc's allocator keeps freed memory
 (:mod:`aeflow.memory`) instead of page-faulting every step's buffers back in.
 """
@@ -29,11 +29,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aeflow import files
+from aeflow import files, optim
 from aeflow.memory import keep_freed_memory
 from aeflow.models import preferred_memory_format, set_memory_format
 
-OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+OPTIMIZERS = ("adam", "sgd")
 
 
 class TrainingError(ValueError):
@@ -67,9 +67,10 @@ def seed_everything(seed: int) -> None:
 
 def make_optimizer(
     name: str, parameters, lr: float, momentum: float = 0.0, weight_decay: float = 0.0
-) -> torch.optim.Optimizer:
-    """Adam or SGD over the parameters that train; the fused (one kernel for all
-    parameters) implementation where the parameters' device has one (CPU, CUDA).
+):
+    """Adam or SGD over the parameters that train: :mod:`aeflow.optim`'s, on the fused
+    kernels (one for all parameters) and without ``torch.optim``'s import of the compiler,
+    where the parameters allow (float32/64 on the CPU or CUDA); ``torch.optim``'s otherwise.
 
     ``weight_decay`` is an L2 penalty (``weight_decay · w`` added to each gradient, seed
     003's L2 regularisation); ``momentum`` applies to SGD only (Adam has its own moments
@@ -81,14 +82,12 @@ def make_optimizer(
             f"momentum ({momentum}) and weight_decay ({weight_decay}) must not be negative"
         )
     params = [p for p in parameters if p.requires_grad]
-    fused = bool(params) and all(
-        p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64)
-        for p in params
-    )
     options = {"lr": lr, "weight_decay": weight_decay}
     if name == "sgd":
         options["momentum"] = momentum
-    return OPTIMIZERS[name](params, **options, **({"fused": True} if fused else {}))
+    if optim.available(params):
+        return {"adam": optim.Adam, "sgd": optim.SGD}[name](params, **options)
+    return {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[name](params, **options)
 
 
 SCHEDULES = ("none", "linear", "exponential")
@@ -121,22 +120,6 @@ def scheduled_lr(
             raise TrainingError(f"lr_gamma must be in (0, 1], got {lr_gamma}")
         return lr * lr_gamma**t
     raise TrainingError(f"lr_schedule {schedule!r} unknown; allowed: {', '.join(SCHEDULES)}")
-
-
-def _match_state_layout(opt: torch.optim.Optimizer) -> None:
-    """Give the optimizer's per-parameter state (Adam's moments) its parameter's strides:
-    a state loaded from a checkpoint made in another layout would otherwise meet a
-    fused kernel that expects both alike."""
-    for group in opt.param_groups:
-        for p in group["params"]:
-            state = opt.state.get(p, {})
-            for key, value in state.items():
-                if (
-                    torch.is_tensor(value)
-                    and value.shape == p.shape
-                    and value.stride() != p.stride()
-                ):
-                    state[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def as_input(images: torch.Tensor) -> torch.Tensor:
@@ -295,11 +278,7 @@ def _train(
         saved = torch.load(checkpoint, weights_only=True, map_location="cpu")
         if saved.get("fingerprint") == fingerprint:
             model.load_state_dict(saved["model"])
-            implementation = [{k: g.get(k) for k in ("fused", "foreach")} for g in opt.param_groups]
-            opt.load_state_dict(saved["optimizer"])
-            for group, flags in zip(opt.param_groups, implementation):
-                group.update(flags)  # an older checkpoint's (unfused) choice does not stick
-            _match_state_layout(opt)
+            opt.load_state_dict(saved["optimizer"])  # also one torch.optim's Adam/SGD wrote
             torch.set_rng_state(saved["rng"])
             if device.type == "cuda" and saved.get("cuda_rng") is not None:
                 torch.cuda.set_rng_state(saved["cuda_rng"], device)

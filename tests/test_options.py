@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from aeflow import training
+from aeflow import optim, training
 from aeflow.training import TrainingError
 
 CPU = torch.device("cpu")
@@ -72,13 +72,13 @@ def test_bad_schedule(kwargs, match):
 )
 def test_training_uses_and_records_the_schedule(tiny_split, params, expected, monkeypatch):
     seen = []
-    step = torch.optim.SGD.step
+    step = optim.SGD.step
 
     def record(self, *args, **kwargs):
         seen.append(self.param_groups[0]["lr"])
         return step(self, *args, **kwargs)
 
-    monkeypatch.setattr(torch.optim.SGD, "step", record)
+    monkeypatch.setattr(optim.SGD, "step", record)
     _, result = training.fit_classifier({**CLF, **params}, tiny_split, 0, CPU, log=quiet)
     assert series(result["history"], "train", "lr") == pytest.approx(expected)
     steps = math.ceil(240 / CLF["batch_size"])
@@ -170,9 +170,9 @@ def test_l2_gives_smaller_weights(tiny_split):
 
 def test_full_batch_takes_one_step_per_epoch(tiny_split, monkeypatch):
     steps = []
-    step = torch.optim.SGD.step
+    step = optim.SGD.step
     monkeypatch.setattr(
-        torch.optim.SGD, "step", lambda self, *a, **k: steps.append(1) or step(self, *a, **k)
+        optim.SGD, "step", lambda self, *a, **k: steps.append(1) or step(self, *a, **k)
     )
     _, result = training.fit_classifier({**CLF, "batch_size": 240}, tiny_split, 0, CPU, log=quiet)
     assert len(steps) == CLF["epochs"] and result["epochs_run"] == CLF["epochs"]
