@@ -7,8 +7,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import torch
-
 
 @contextlib.contextmanager
 def atomic_output(path: str | Path):
@@ -43,5 +41,7 @@ def write_text(path: str | Path, text: str) -> None:
 
 def save_torch(obj, path: str | Path) -> None:
     """``torch.save`` atomically."""
+    import torch  # here, so that what only writes files (the Snakefile's parse) skips torch
+
     with atomic_output(path) as tmp:
         torch.save(obj, tmp)

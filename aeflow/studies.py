@@ -12,10 +12,19 @@ compute a study's report section from the metrics tables.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from aeflow import grid, stats, tables
+from aeflow import grid
 from aeflow.grid import GridError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from aeflow import stats
+
+# The report-time functions import pandas (and the modules that use it) when called:
+# the Snakefile imports this module for expand_studies on every parse, which then
+# costs no pandas (nor torch) import.
 
 # The metric a comparison against the base uses, and which direction is better.
 PRIMARY = {"autoencoder": ("test_mse", "lower"), "classifier": ("test_accuracy", "higher")}
@@ -171,6 +180,10 @@ def claim_verdicts(
 ) -> pd.DataFrame:
     """The study's claims, each with the measured difference a − b (paired by seed, 95 %
     interval) and the computed verdict (:func:`aeflow.stats.verdict`)."""
+    import pandas as pd
+
+    from aeflow import stats
+
     rows = []
     for c in study["claims"]:
         table = autoencoder_metrics if c["model"] == "autoencoder" else classifier_metrics
@@ -188,6 +201,8 @@ def claim_verdicts(
 
 
 def _labelled(metrics: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    import pandas as pd
+
     rows = metrics[metrics["model_id"].isin(list(labels))].copy()
     rows.insert(0, "configuration", rows["model_id"].map(labels))
     order = list(dict.fromkeys(labels.values()))
@@ -201,6 +216,8 @@ def summary_tables(
     """Mean, sd and 95 % interval over seeds of each configuration's metrics: the
     autoencoders' test MSE and final train/validation losses (seed 004's table 3), the
     classifiers' test accuracy, macro-F1 and final validation accuracy."""
+    from aeflow import tables
+
     out = []
     if study["autoencoders"]:
         rows = _labelled(autoencoder_metrics, study["autoencoders"])
@@ -220,6 +237,10 @@ def differences_from_base(
     """Every configuration against the study's base (classifiers: against the base with
     the same initialisation), paired by seed: the difference in test MSE (autoencoders)
     or test accuracy (classifiers) with its 95 % interval, and whether it is settled."""
+    import pandas as pd
+
+    from aeflow import stats
+
     rows = []
     pairs = []
     if study["base_autoencoder"]:

@@ -7,7 +7,7 @@ epoch (plus validation), then multiplied by its epochs and the number of seeds.
 
 Prints one row per configuration and a table per study, and the total over distinct
 configurations (a configuration shared by studies counts once). Early stopping can end a
-training sooner, so those rows are upper bounds; per-job start-up (about 3 s, see
+training sooner, so those rows are upper bounds; per-job start-up (about 1.8 s, see
 benchmarks/workflow_overhead.py) is added per training job.
 """
 
@@ -24,7 +24,7 @@ import yaml
 from aeflow import data, grid, models, studies, training
 
 ROOT = Path(__file__).resolve().parents[1]
-JOB_START = 3.0  # seconds of start-up per training job (benchmarks/workflow_overhead.py)
+JOB_START = 1.8  # seconds of start-up per training job (benchmarks/workflow_overhead.py)
 
 
 def load_config(path: Path) -> dict:

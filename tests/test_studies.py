@@ -184,3 +184,17 @@ def test_differences_from_base_and_summary():
     assert row["test_accuracy mean"] == pytest.approx(0.91)
     assert row["test_accuracy ci95"] == pytest.approx(4.303 * 0.01 / 3**0.5, rel=1e-3)
     assert row["seeds"] == 3
+
+
+def test_parsing_the_workflow_imports_neither_torch_nor_pandas():
+    """rules/common.smk imports these modules on every Snakefile parse (every dry run,
+    and on a cluster every job's own snakemake): torch and pandas would add ~1.7 s."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import aeflow; from aeflow import grid, studies; "
+        "print(sorted(m for m in ('torch', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
