@@ -6,7 +6,7 @@ A training step on the CPU allocates and frees the same large activation buffers
 ``mmap`` threshold, and it gives the top of the heap back to the kernel whenever more
 than twice that threshold is free there; the next step's buffers then come back as
 fresh pages, and each page costs a fault and a zero-fill by the kernel. With 1 thread
-that was about a fifth of a step of seed 000's autoencoder (17.4 → 13.9 ms; see the
+that was about a fifth of a step of seed 000's autoencoder (17.4 → 13.4–13.9 ms; see the
 README's performance section).
 
 :func:`keep_freed_memory` sets two ``mallopt`` parameters for the process: blocks up to
