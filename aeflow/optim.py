@@ -62,8 +62,15 @@ class _Fused:
             else:
                 p.grad.detach_().zero_()
 
-    def _with_grad(self):
-        return [p for p in self.params if p.grad is not None]
+    @torch.no_grad()
+    def step(self) -> None:
+        """One update of the parameters that have a gradient, with the group's current lr."""
+        params = [p for p in self.params if p.grad is not None]
+        if params:
+            self._update(self.param_groups[0], params)
+
+    def _update(self, group: dict, params: list[torch.Tensor]) -> None:
+        raise NotImplementedError
 
     def state_dict(self) -> dict:
         """``torch.optim.Optimizer.state_dict``'s layout: state keyed by parameter index."""
@@ -119,12 +126,7 @@ class Adam(_Fused):
              "differentiable": False, "fused": True, "decoupled_weight_decay": False},
         )  # fmt: skip
 
-    @torch.no_grad()
-    def step(self) -> None:
-        group = self.param_groups[0]
-        params = self._with_grad()
-        if not params:
-            return
+    def _update(self, group, params):
         for p in params:
             if p not in self.state:
                 self.state[p] = {
@@ -169,14 +171,8 @@ class SGD(_Fused):
              "fused": True},
         )  # fmt: skip
 
-    @torch.no_grad()
-    def step(self) -> None:
-        group = self.param_groups[0]
-        params = self._with_grad()
-        if not params:
-            return
+    def _update(self, group, params):
         momentum = group["momentum"]
-        buffers = []
         first = False
         if momentum != 0:
             found = [self.state.get(p, {}).get("momentum_buffer") for p in params]
@@ -187,7 +183,6 @@ class SGD(_Fused):
                     # joining later starts from zeros, which gives the same
                     b = torch.empty_like(p.grad) if first else torch.zeros_like(p.grad)
                     self.state.setdefault(p, {})["momentum_buffer"] = b
-                buffers.append(b)
         for device_params in _by_device(params):
             torch._fused_sgd_(
                 device_params,
