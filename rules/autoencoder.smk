@@ -4,7 +4,7 @@
 rule train_autoencoder:
     input:
         data=DATASET,
-        code=code("models", "training", "records"),
+        code=code("train"),
     output:
         model="results/autoencoder/{ae}/seed{seed}/model.pt",
         history="results/autoencoder/{ae}/seed{seed}/history.parquet",
@@ -24,13 +24,13 @@ rule train_autoencoder:
         gpu_slots=GPU_SLOTS,
         engine=dict(sorted(config["engine"].items())),
     script:
-        "../scripts/train.py"
+        script_path("train")
 
 
 rule export_encoder:
     input:
         model="results/autoencoder/{ae}/seed{seed}/model.pt",
-        code=code("models"),
+        code=code("export_encoder"),
     output:
         "results/autoencoder/{ae}/seed{seed}/encoder.pt",
     log:
@@ -38,4 +38,4 @@ rule export_encoder:
     conda:
         "../envs/aeflow.yaml"
     script:
-        "../scripts/export_encoder.py"
+        script_path("export_encoder")

@@ -23,4 +23,4 @@ rule train_classifier:
         gpu_slots=GPU_SLOTS,
         engine=dict(sorted(config["engine"].items())),
     script:
-        "../scripts/train.py"
+        script_path("train")

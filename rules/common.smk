@@ -18,7 +18,7 @@ os.environ.update(
     )
 )
 
-import aeflow
+from aeflow import codedeps as aeflow_codedeps
 from aeflow import grid as aeflow_grid
 from aeflow import studies as aeflow_studies
 from snakemake.exceptions import WorkflowError
@@ -78,10 +78,26 @@ for _where, _grid in (("autoencoder", AUTOENCODERS), ("classifier", CLASSIFIERS)
             )
 
 
-def code(*modules):
-    """The package modules a rule's results depend on: editing one reruns the rule."""
-    root = Path(aeflow.__file__).parent
-    return [str(root / f"{m}.py") for m in modules]
+def script_path(name):
+    """The `script:` of a rule that runs scripts/<name>.py (relative to rules/)."""
+    return f"../scripts/{name}.py"
+
+
+def code(name):
+    """The code inputs of the jobs that run scripts/<name>.py, i.e. the script and
+    every aeflow module it reaches through imports (read with ast, transitively), so
+    that an edit to any of them reruns the jobs. Paths are relative to the working
+    directory, so a moved or copied folder is still finished; they are compared by
+    content, not mtime (rerun-triggers in profiles/default/config.yaml)."""
+    if name not in _CODE:
+        base = Path(workflow.basedir)
+        _CODE[name] = aeflow_codedeps.code_files(
+            base / "scripts" / f"{name}.py", base / "aeflow", Path.cwd()
+        )
+    return _CODE[name]
+
+
+_CODE = {}  # script name: its code files, read once per snakemake start
 
 
 def base_classifier(init):
@@ -100,7 +116,7 @@ def base_classifiers():
 
 def classifier_inputs(wildcards):
     """Data, code and, for a pretrained classifier, the encoder it starts from."""
-    inputs = {"data": DATASET, "code": code("models", "training", "records")}
+    inputs = {"data": DATASET, "code": code("train")}
     ae_id = CLASSIFIERS[wildcards.clf]["autoencoder_id"]
     if ae_id is not None:
         inputs["encoder"] = (

@@ -2,6 +2,8 @@
 
 
 rule download:
+    input:
+        code=code("download"),
     output:
         "resources/fashion-mnist/{file}",
     log:
@@ -14,13 +16,13 @@ rule download:
         sources=DATA["sources"],
         checksum=lambda w: dict(sorted(DATA["files"][w.file].items())),
     script:
-        "../scripts/download.py"
+        script_path("download")
 
 
 rule prepare:
     input:
         files=expand("resources/fashion-mnist/{file}", file=IDX_FILES),
-        code=code("data"),
+        code=code("prepare"),
     output:
         DATASET,
     log:
@@ -34,4 +36,4 @@ rule prepare:
         subset=(dict(sorted(DATA["subset"].items())) if DATA.get("subset") else None),
         classes=DATA["classes"],
     script:
-        "../scripts/prepare.py"
+        script_path("prepare")

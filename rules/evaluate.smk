@@ -5,7 +5,7 @@ rule evaluate_autoencoder:
     input:
         data=DATASET,
         model="results/autoencoder/{ae}/seed{seed}/model.pt",
-        code=code("models", "metrics", "tables"),
+        code=code("evaluate"),
     output:
         metrics="results/autoencoder/{ae}/seed{seed}/metrics.parquet",
         reconstructions="results/autoencoder/{ae}/seed{seed}/reconstructions.pt",
@@ -18,14 +18,14 @@ rule evaluate_autoencoder:
         device=config["device"],
         shown=config["figures"]["reconstructions"],
     script:
-        "../scripts/evaluate.py"
+        script_path("evaluate")
 
 
 rule evaluate_classifier:
     input:
         data=DATASET,
         model="results/classifier/{clf}/seed{seed}/model.pt",
-        code=code("models", "metrics", "tables"),
+        code=code("evaluate"),
     output:
         metrics="results/classifier/{clf}/seed{seed}/metrics.parquet",
         confusion="results/classifier/{clf}/seed{seed}/confusion.parquet",
@@ -37,7 +37,7 @@ rule evaluate_classifier:
         hp=lambda w: CLASSIFIERS[w.clf],
         device=config["device"],
     script:
-        "../scripts/evaluate.py"
+        script_path("evaluate")
 
 
 rule tables:
@@ -94,4 +94,4 @@ rule tables:
     conda:
         "../envs/aeflow.yaml"
     script:
-        "../scripts/tables.py"
+        script_path("tables")

@@ -4,7 +4,7 @@
 rule plot_autoencoder_sweep:
     input:
         histories="results/tables/histories.parquet",
-        code=code("plots"),
+        code=code("plot_autoencoder_sweep"),
     output:
         report(
             "results/figures/autoencoder_{param}.png",
@@ -22,7 +22,7 @@ rule plot_autoencoder_sweep:
         base=AE_BASE,
         model_ids=MAIN_AUTOENCODERS,
     script:
-        "../scripts/plot_autoencoder_sweep.py"
+        script_path("plot_autoencoder_sweep")
 
 
 rule plot_reconstructions:
@@ -32,7 +32,7 @@ rule plot_reconstructions:
             ae=MAIN_AUTOENCODERS,
             seed=SEEDS[0],
         ),
-        code=code("plots"),
+        code=code("plot_reconstructions"),
     output:
         report(
             "results/figures/reconstructions.png",
@@ -49,13 +49,13 @@ rule plot_reconstructions:
             aeflow_grid.describe(AUTOENCODERS[i], AE_BASE) for i in MAIN_AUTOENCODERS
         ],
     script:
-        "../scripts/plot_reconstructions.py"
+        script_path("plot_reconstructions")
 
 
 rule plot_classifier_curves:
     input:
         histories="results/tables/histories.parquet",
-        code=code("plots"),
+        code=code("plot_classifier_curves"),
     output:
         report(
             "results/figures/classifier_curves.png",
@@ -70,13 +70,13 @@ rule plot_classifier_curves:
     params:
         model_ids=base_classifiers(),
     script:
-        "../scripts/plot_classifier_curves.py"
+        script_path("plot_classifier_curves")
 
 
 rule plot_classifier_sweep:
     input:
         histories="results/tables/histories.parquet",
-        code=code("plots"),
+        code=code("plot_classifier_sweep"),
     output:
         report(
             "results/figures/classifier_{init}_{param}.png",
@@ -94,13 +94,13 @@ rule plot_classifier_sweep:
         base=lambda w: {**CLF_BASE, "initialisation": w.init},
         model_ids=MAIN_CLASSIFIERS,
     script:
-        "../scripts/plot_classifier_sweep.py"
+        script_path("plot_classifier_sweep")
 
 
 rule plot_confusion_matrices:
     input:
         confusion="results/tables/confusion_matrices.parquet",
-        code=code("plots"),
+        code=code("plot_confusion_matrices"),
     output:
         report(
             "results/figures/confusion_matrices.png",
@@ -115,13 +115,13 @@ rule plot_confusion_matrices:
     params:
         model_ids=base_classifiers(),
     script:
-        "../scripts/plot_confusion_matrices.py"
+        script_path("plot_confusion_matrices")
 
 
 rule plot_test_accuracy:
     input:
         metrics="results/tables/classifier_metrics.parquet",
-        code=code("plots"),
+        code=code("plot_test_accuracy"),
     output:
         report(
             "results/figures/test_accuracy.png",
@@ -137,4 +137,4 @@ rule plot_test_accuracy:
         model_ids=base_classifiers(),
         group="initialisation",
     script:
-        "../scripts/plot_test_accuracy.py"
+        script_path("plot_test_accuracy")

@@ -7,7 +7,7 @@ rule report:
         study_figures=[f for figures in STUDY_FIGURES.values() for f in figures],
         autoencoder_metrics="results/tables/autoencoder_metrics.parquet",
         classifier_metrics="results/tables/classifier_metrics.parquet",
-        code=code("report", "tables", "stats", "studies"),
+        code=code("report"),
     output:
         report(
             "results/report.html",
@@ -57,4 +57,4 @@ rule report:
             for name, figures in STUDY_FIGURES.items()
         },
     script:
-        "../scripts/report.py"
+        script_path("report")

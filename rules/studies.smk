@@ -4,7 +4,7 @@
 rule plot_study_autoencoder_sweep:
     input:
         histories="results/tables/histories.parquet",
-        code=code("plots"),
+        code=code("plot_autoencoder_sweep"),
     output:
         report(
             "results/figures/studies/{study}/ae_sweep_{param}.png",
@@ -23,13 +23,13 @@ rule plot_study_autoencoder_sweep:
         base=lambda w: STUDIES[w.study]["autoencoder_base"],
         model_ids=lambda w: list(STUDIES[w.study]["autoencoders"]),
     script:
-        "../scripts/plot_autoencoder_sweep.py"
+        script_path("plot_autoencoder_sweep")
 
 
 rule plot_study_autoencoder_curves:
     input:
         histories="results/tables/histories.parquet",
-        code=code("plots"),
+        code=code("plot_autoencoder_curves"),
     output:
         report(
             "results/figures/studies/{study}/ae_curves.png",
@@ -45,7 +45,7 @@ rule plot_study_autoencoder_curves:
     params:
         model_ids=lambda w: study_labels(w.study, "autoencoder"),
     script:
-        "../scripts/plot_autoencoder_curves.py"
+        script_path("plot_autoencoder_curves")
 
 
 rule plot_study_reconstructions:
@@ -55,7 +55,7 @@ rule plot_study_reconstructions:
             ae=STUDIES[w.study]["autoencoders"],
             seed=SEEDS[0],
         ),
-        code=code("plots"),
+        code=code("plot_reconstructions"),
     output:
         report(
             "results/figures/studies/{study}/reconstructions.png",
@@ -71,13 +71,13 @@ rule plot_study_reconstructions:
     params:
         labels=lambda w: list(STUDIES[w.study]["autoencoders"].values()),
     script:
-        "../scripts/plot_reconstructions.py"
+        script_path("plot_reconstructions")
 
 
 rule plot_study_classifier_sweep:
     input:
         histories="results/tables/histories.parquet",
-        code=code("plots"),
+        code=code("plot_classifier_sweep"),
     output:
         report(
             "results/figures/studies/{study}/clf_sweep_{init}_{param}.png",
@@ -99,13 +99,13 @@ rule plot_study_classifier_sweep:
         },
         model_ids=lambda w: list(STUDIES[w.study]["classifiers"]),
     script:
-        "../scripts/plot_classifier_sweep.py"
+        script_path("plot_classifier_sweep")
 
 
 rule plot_study_classifier_curves:
     input:
         histories="results/tables/histories.parquet",
-        code=code("plots"),
+        code=code("plot_classifier_curves"),
     output:
         report(
             "results/figures/studies/{study}/clf_curves.png",
@@ -121,13 +121,13 @@ rule plot_study_classifier_curves:
     params:
         model_ids=lambda w: study_labels(w.study, "classifier"),
     script:
-        "../scripts/plot_classifier_curves.py"
+        script_path("plot_classifier_curves")
 
 
 rule plot_study_test_accuracy:
     input:
         metrics="results/tables/classifier_metrics.parquet",
-        code=code("plots"),
+        code=code("plot_test_accuracy"),
     output:
         report(
             "results/figures/studies/{study}/test_accuracy.png",
@@ -144,13 +144,13 @@ rule plot_study_test_accuracy:
         model_ids=lambda w: study_labels(w.study, "classifier"),
         group="configuration",
     script:
-        "../scripts/plot_test_accuracy.py"
+        script_path("plot_test_accuracy")
 
 
 rule plot_study_confusion_matrices:
     input:
         confusion="results/tables/confusion_matrices.parquet",
-        code=code("plots"),
+        code=code("plot_confusion_matrices"),
     output:
         report(
             "results/figures/studies/{study}/confusion_matrices.png",
@@ -166,4 +166,4 @@ rule plot_study_confusion_matrices:
     params:
         model_ids=lambda w: STUDIES[w.study]["base_classifiers"],
     script:
-        "../scripts/plot_confusion_matrices.py"
+        script_path("plot_confusion_matrices")
