@@ -4,12 +4,26 @@ the training options, shared configurations, figures and report sections with ve
 from __future__ import annotations
 
 import copy
+import os
 import re
+import shutil
+import subprocess
+import time
+from modulefinder import ModuleFinder
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from test_workflow import N_TEST, N_TRAIN, N_VAL
-from workflow_helpers import finished_run, planned, write_config
+from workflow_helpers import (
+    REPO,
+    WORKFLOW_PARTS,
+    copy_workflow,
+    finished_run,
+    planned,
+    planned_jobs,
+    write_config,
+)
 
 pytestmark = pytest.mark.workflow
 
@@ -176,3 +190,118 @@ def test_editing_a_claim_reruns_only_the_report(finished):
     jobs = planned(workflow, write_config(root / "added.yaml", added))
     assert jobs["train_classifier"] == 2 and jobs["evaluate_classifier"] == 2
     assert "train_autoencoder" not in jobs
+
+
+# What reruns after a code edit, computed here independently of the workflow's own
+# code(): the rules come from the rule files, the modules a script reaches from the
+# standard library's modulefinder, and "those rules and everything downstream" from
+# Snakemake's own --forcerun.
+
+CODE_FILES = sorted(
+    str(p.relative_to(REPO)) for p in [*REPO.glob("aeflow/*.py"), *REPO.glob("scripts/*.py")]
+)
+
+
+def rules_running_each_script() -> dict[str, set[str]]:
+    """{script name: the rules whose `script:` it is}, read from rules/*.smk."""
+    by_script: dict[str, set[str]] = {}
+    for smk in (REPO / "rules").glob("*.smk"):
+        for block in re.split(r"^(?=rule )", smk.read_text(), flags=re.MULTILINE)[1:]:
+            rule = re.match(r"rule (\w+):", block).group(1)
+            script = re.search(r"script:\s*\n\s*(?:script_path\(\"|\"\.\./scripts/)(\w+)", block)
+            if script:
+                by_script.setdefault(script.group(1), set()).add(rule)
+    return by_script
+
+
+def files_each_script_runs(workflow: Path) -> dict[str, set[str]]:
+    """{script name: the script and the aeflow files it imports, transitively}."""
+    out = {}
+    for script in (workflow / "scripts").glob("*.py"):
+        finder = ModuleFinder(path=[str(workflow)])
+        finder.run_script(str(script))
+        files = {f"scripts/{script.name}"}
+        for name, module in finder.modules.items():
+            if name.split(".")[0] == "aeflow" and module.__file__:
+                files.add(str(Path(module.__file__).relative_to(workflow)))
+        out[script.stem] = files
+    return out
+
+
+@pytest.fixture(scope="module")
+def forced(finished):
+    """The plan of --forcerun for a set of rules (cached): the expected job set."""
+    workflow, _, root = finished
+    cache = {}
+
+    def plan(rules: frozenset[str]) -> set:
+        if not rules:
+            return set()
+        if rules not in cache:
+            cache[rules] = planned_jobs(workflow, root / "studies.yaml", "--forcerun", *rules)
+        return cache[rules]
+
+    return plan
+
+
+def test_every_rule_runs_a_known_script():
+    by_script = rules_running_each_script()
+    assert {"train", "evaluate", "report", "download", "prepare"} <= set(by_script)
+    assert by_script["train"] == {"train_autoencoder", "train_classifier"}
+    assert set(by_script) == {p.stem for p in (REPO / "scripts").glob("*.py")}
+
+
+@pytest.mark.parametrize("edited", CODE_FILES)
+def test_a_code_edit_reruns_exactly_the_rules_that_run_it(finished, forced, edited):
+    workflow, _, root = finished
+    runs = files_each_script_runs(workflow)
+    rules = frozenset(
+        rule
+        for script, rule_set in rules_running_each_script().items()
+        if edited in runs[script]
+        for rule in rule_set
+    )
+    path = workflow / edited
+    original = path.read_text()
+    path.write_text(original + "\n# an edit\n")
+    try:
+        jobs = planned_jobs(workflow, root / "studies.yaml")
+    finally:
+        path.write_text(original)
+    assert jobs == forced(rules), sorted(jobs ^ forced(rules))
+    if edited in ("aeflow/optim.py", "aeflow/memory.py", "aeflow/devices.py"):
+        assert {"train_autoencoder", "train_classifier"} <= rules  # the issue's examples
+    if edited == "aeflow/codedeps.py":
+        assert not jobs  # read when the workflow is parsed; no job runs it
+
+
+def test_touching_every_file_reruns_nothing(finished):
+    workflow, _, root = finished
+    later = time.time() + 5
+    for part in WORKFLOW_PARTS:
+        for path in [workflow / part, *(workflow / part).rglob("*")]:
+            if path.is_file():
+                os.utime(path, (later, later))
+    assert planned(workflow, root / "studies.yaml") == {}
+
+
+def test_a_fresh_clone_with_the_results_moved_in_is_finished(finished, tmp_path):
+    workflow, _, root = finished
+    source = copy_workflow(tmp_path / "source")  # the same code, as a repository
+    for part in WORKFLOW_PARTS:
+        if (workflow / part).is_dir():
+            shutil.rmtree(source / part)
+            shutil.copytree(workflow / part, source / part)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], cwd=source, check=True)
+    subprocess.run([*git, "add", "."], cwd=source, check=True)
+    subprocess.run([*git, "commit", "-qm", "workflow"], cwd=source, check=True)
+    clone = tmp_path / "elsewhere" / "clone"
+    subprocess.run(["git", "clone", "-q", str(source), str(clone)], check=True)
+    for part in ("results", "resources", ".snakemake"):  # moved: mtimes kept
+        shutil.copytree(workflow / part, clone / part, symlinks=True)
+    assert planned(clone, root / "studies.yaml") == {}
+    # and the control: an edit in the clone is still seen
+    with open(clone / "scripts" / "report.py", "a") as script:
+        script.write("\n# an edit\n")
+    assert planned(clone, root / "studies.yaml") == {"report": 1, "all": 1}

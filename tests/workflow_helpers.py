@@ -86,3 +86,16 @@ def finished_run(root: Path, make_config, name: str, n_train: int, n_test: int):
     config = make_config(source, checksums)
     run(workflow, write_config(root / f"{name}.yaml", config))
     return workflow, config, root
+
+
+def planned_jobs(workflow: Path, configfile: Path, *args: str) -> set[tuple[str, str]]:
+    """Jobs a dry run would execute, each as (rule, its outputs; "" for none): the
+    exact plan, where ``planned`` counts jobs by rule."""
+    result = run(workflow, configfile, "--dry-run", *args)
+    jobs = set()
+    for block in re.split(r"^(?=(?:local)?rule \w+:$)", result.stdout + result.stderr,
+                          flags=re.MULTILINE)[1:]:  # fmt: skip
+        rule = re.match(r"(?:local)?rule (\w+):", block).group(1)
+        output = re.search(r"^    output: (.*)$", block, re.MULTILINE)
+        jobs.add((rule, output.group(1).strip() if output else ""))
+    return jobs
