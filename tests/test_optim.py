@@ -123,14 +123,14 @@ def test_a_training_job_does_not_import_the_compiler(tiny_split, tmp_path):
     data.save(tiny_split, tmp_path / "split.pt")
     code = f"""
 import sys
-from aeflow import data, records, training
+from aeflow import data, devices, records, training
 split = data.load({str(tmp_path / "split.pt")!r})
 params = {{"architecture": "conv", "latent": 8, "dropout": 0.2, "output_activation": "sigmoid",
           "epochs": 1, "batch_size": 50, "optimizer": "adam", "lr": 1e-3}}
 clf = {{**params, "hidden": 16, "initialisation": "scratch", "optimizer": "sgd", "momentum": 0.9}}
 for kind, fit, p in (("autoencoder", training.fit_autoencoder, params),
                      ("classifier", training.fit_classifier, clf)):
-    model, result = fit(p, split, 0, training.select_device("cpu"), log=lambda m: None)
+    model, result = fit(p, split, 0, devices.select_device("cpu"), log=lambda m: None)
     records.write_parquet(records.history_rows(result["history"], kind, "m", 0, p),
                           {str(tmp_path)!r} + "/history.parquet")
     training.save_model(training.model_file(kind, "m", 0, p, model, result),
@@ -204,12 +204,12 @@ def test_a_failure_after_a_successful_step_is_not_hidden(monkeypatch):
 
 
 def test_training_goes_on_when_the_kernel_fails(tiny_split, monkeypatch):
-    from aeflow import training
+    from aeflow import devices, training
 
     params = {"architecture": "conv", "latent": 8, "dropout": 0.0,
               "output_activation": "sigmoid", "epochs": 2, "batch_size": 50,
               "optimizer": "adam", "lr": 1e-3}  # fmt: skip
-    device = training.select_device("cpu")
+    device = devices.select_device("cpu")
     _, expected = training.fit_autoencoder(params, tiny_split, 0, device, log=lambda m: None)
     monkeypatch.setattr(torch, "_fused_adam_", broken_kernel)
     _, result = training.fit_autoencoder(params, tiny_split, 0, device, log=lambda m: None)
