@@ -35,7 +35,7 @@ def batch_loss(model, task, images, labels):
 
 def eval_batch_size(device) -> int:
     """The evaluation batch the engine uses: 100 on the CPU, where a batch's activations
-    then stay in cache (1000 was ~1.6× slower for the autoencoder), 1000 elsewhere."""
+    then stay in cache (``docs/performance.md``), 1000 elsewhere."""
     return 100 if torch.device(device).type == "cpu" else 1000
 
 

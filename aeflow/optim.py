@@ -3,8 +3,8 @@
 Every ``torch.optim`` optimizer imports ``torch._dynamo`` (the compiler) when it is built
 and stepped: ``Optimizer.add_param_group``, ``zero_grad`` and ``step`` are wrapped so that
 ``torch.compile`` can see through them, and the wrappers import it whether or not anything
-is compiled. That import was ~1.2 s of a training job's ~3 s start-up on the CPU, longer
-than the training of many of the quick configuration's models.
+is compiled. That import is a large part of a training job's start-up on the CPU (the
+measurement: ``docs/performance.md``).
 
 :class:`Adam` and :class:`SGD` call the kernels ``torch.optim.Adam(fused=True)`` and
 ``torch.optim.SGD(fused=True)`` call (``torch._fused_adam_``, ``torch._fused_sgd_``; one
