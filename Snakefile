@@ -4,16 +4,20 @@
 # Report: snakemake --report report.html
 
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-# A --configfile given on the command line replaces config/config.yaml (instead of
-# being merged into it), so that its sweeps are the only sweeps.
-if not workflow.overwrite_configfiles:
-
-    configfile: "config/config.yaml"
+# config/config.yaml is the `configfile` of the default profile (profiles/default), so a
+# --configfile on the command line replaces it (command-line options override a
+# profile's) instead of being merged into it: its sweeps are the only sweeps.
+if not config:
+    raise WorkflowError(
+        "no configuration: give --configfile config/config.yaml (profiles/default, "
+        "the workflow profile, gives it unless --workflow-profile none)"
+    )
 
 
 validate(config, "config/schema.yaml")

@@ -21,7 +21,19 @@ from pathlib import Path
 
 import torch
 
-from aeflow.training import select_device
+
+class DeviceError(ValueError):
+    """A device that this machine does not have; the message names it."""
+
+
+def select_device(requested: str = "auto") -> torch.device:
+    """``auto`` → CUDA when available, else the CPU; ``cpu``/``cuda``/``cuda:N`` forced."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(f"device {requested!r} asked for, but CUDA is not available")
+    return device
 
 
 def visible_gpus() -> list[str]:

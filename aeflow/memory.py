@@ -1,14 +1,11 @@
 """Keep freed memory in the process, so that training does not page-fault on every step.
 
-A training step on the CPU allocates and frees the same large activation buffers (a
-100 × 16 × 26 × 26 float32 tensor is 4.3 MB) hundreds of times an epoch. glibc's
-``malloc`` serves blocks that size from its heap only after raising its dynamic
-``mmap`` threshold, and it gives the top of the heap back to the kernel whenever more
-than twice that threshold is free there; the next step's buffers then come back as
-fresh pages, and each page costs a fault and a zero-fill by the kernel. For seed 000's
-autoencoder with 1 thread that was 2 141 page faults and 3.7 ms of kernel time per step,
-about a fifth of the step (17.4 → 13.4–13.9 ms with this setting, 21 faults per step;
-see the README's performance section).
+A training step on the CPU allocates and frees the same large activation buffers
+hundreds of times an epoch. glibc's ``malloc`` serves blocks that size from its heap
+only after raising its dynamic ``mmap`` threshold, and it gives the top of the heap back
+to the kernel whenever more than twice that threshold is free there; the next step's
+buffers then come back as fresh pages, and each page costs a fault and a zero-fill by
+the kernel. (The counts and timings: ``docs/performance.md``, "What makes it faster".)
 
 :func:`keep_freed_memory` sets two ``mallopt`` parameters for the process: blocks up to
 ``mmap_threshold`` come from the heap, and the heap keeps up to ``trim_threshold`` of

@@ -1,43 +1,115 @@
-"""Test-set metrics: reconstruction error, classification scores, confusion matrices."""
+"""Evaluation, below the training loop: the model's input, its loss on a batch, and
+every evaluation pass over a split (validation during training, the test set after).
+
+Each pass goes through :func:`evaluating`: eval mode (dropout off, as seed 000 insists
+for the validation loss), no autograd, the model's mode and layout restored afterwards.
+"""
 
 from __future__ import annotations
+
+import contextlib
 
 import torch
 from torch.nn import functional as F
 
-from aeflow.training import as_input
+from aeflow.memory import keep_freed_memory
+from aeflow.models import preferred_memory_format, set_memory_format
 
 
-@torch.no_grad()
+def as_input(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [N, 28, 28] → float [N, 1, 28, 28] in [0, 1]."""
+    return images.unsqueeze(1).float().div_(255)
+
+
+def batch_loss(model, task, images, labels):
+    """Summed loss of a batch (per-pixel MSE for autoencoders, cross-entropy for
+    classifiers), the number of correct predictions (classifiers; else None) and the
+    model's output."""
+    x = as_input(images)
+    out = model(x)
+    if task == "autoencoder":
+        return F.mse_loss(out, x, reduction="sum") / x[0].numel(), None, out
+    loss = F.cross_entropy(out, labels, reduction="sum")
+    return loss, (out.argmax(1) == labels).sum(), out
+
+
+def eval_batch_size(device) -> int:
+    """The evaluation batch the engine uses: 100 on the CPU, where a batch's activations
+    then stay in cache (``docs/performance.md``), 1000 elsewhere."""
+    return 100 if torch.device(device).type == "cpu" else 1000
+
+
+@contextlib.contextmanager
+def evaluating(model, device, memory_format=None):
+    """Eval mode under ``torch.inference_mode`` for the block, optionally in another
+    memory layout (converted for the block and put back); the model's mode is restored."""
+    if torch.device(device).type == "cpu":
+        keep_freed_memory()
+    was_training = model.training
+    model.eval()
+    converted = memory_format is not None and set_memory_format(model, memory_format)
+    try:
+        with torch.inference_mode():
+            yield model
+    finally:
+        if converted:
+            set_memory_format(model, torch.contiguous_format)
+        model.train(was_training)
+
+
+def evaluate_split(model, task, images, labels, batch_size=1000) -> dict:
+    """Mean loss (and accuracy for classifiers) over a split, in eval mode and the
+    device's preferred layout: the validation pass of every epoch."""
+    with evaluating(model, images.device, preferred_memory_format(images.device)):
+        total = torch.zeros((), device=images.device)
+        correct = torch.zeros((), device=images.device)
+        for start in range(0, len(images), batch_size):
+            loss, right, _ = batch_loss(
+                model,
+                task,
+                images[start : start + batch_size],
+                labels[start : start + batch_size],
+            )
+            total += loss
+            if right is not None:
+                correct += right
+    out = {"loss": total.item() / len(images)}
+    if task == "classifier":
+        out["accuracy"] = correct.item() / len(images)
+    return out
+
+
 def reconstruct(model, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Reconstructions in [0, 1] (float, [N, 28, 28]) of uint8 images, in eval mode."""
-    model.eval()
-    return torch.cat(
-        [
-            model(as_input(images[i : i + batch_size])).squeeze(1)
-            for i in range(0, len(images), batch_size)
-        ]
-    )
+    with evaluating(model, images.device):
+        return torch.cat(
+            [
+                model(as_input(images[i : i + batch_size])).squeeze(1)
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
 
-@torch.no_grad()
 def reconstruction_mse(model, images: torch.Tensor, batch_size: int = 1000) -> float:
-    """Mean squared error per pixel between inputs in [0, 1] and reconstructions."""
-    model.eval()
-    total = torch.zeros((), device=images.device)
-    for i in range(0, len(images), batch_size):
-        x = as_input(images[i : i + batch_size])
-        total += F.mse_loss(model(x), x, reduction="sum")
+    """Mean squared error per pixel between inputs in [0, 1] and reconstructions (the
+    test set's; in the default layout, summed before dividing, as the tables have it)."""
+    with evaluating(model, images.device):
+        total = torch.zeros((), device=images.device)
+        for i in range(0, len(images), batch_size):
+            x = as_input(images[i : i + batch_size])
+            total += F.mse_loss(model(x), x, reduction="sum")
     return total.item() / images[0].numel() / len(images)
 
 
-@torch.no_grad()
 def predict(model, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Logits ([N, classes]) in eval mode."""
-    model.eval()
-    return torch.cat(
-        [model(as_input(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
-    )
+    with evaluating(model, images.device):
+        return torch.cat(
+            [
+                model(as_input(images[i : i + batch_size]))
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
 
 def confusion_matrix(labels: torch.Tensor, predicted: torch.Tensor, classes: int) -> torch.Tensor:

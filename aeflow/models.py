@@ -10,7 +10,7 @@
 
 Every classifier is an encoder of one of these plus a head of ``hidden`` widths, so any
 autoencoder's encoder can start a classifier (``frozen`` or ``finetune``). Each class
-takes its hyperparameters as constructor arguments. Exported encoders takes its hyperparameters as constructor arguments. Exported encoders
+takes its hyperparameters as constructor arguments. Exported encoders
 are plain dicts (state dict + metadata) that load with ``weights_only=True``.
 """
 
@@ -37,8 +37,8 @@ class ModelError(ValueError):
 
 def preferred_memory_format(device) -> torch.memory_format:
     """The layout aeflow trains and evaluates encoders in: ``channels_last`` on the CPU,
-    where oneDNN's max-pooling is ~4× faster in it (the convolutions are about even),
-    and PyTorch's default elsewhere (not measured on a GPU yet)."""
+    where oneDNN's max-pooling is much faster in it (``docs/performance.md``), and
+    PyTorch's default elsewhere (not measured on a GPU yet)."""
     return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
 
 
@@ -46,8 +46,8 @@ def set_memory_format(model: nn.Module, memory_format: torch.memory_format) -> b
     """Lay out ``model``'s 4-d weights (and their gradients) in ``memory_format``, in
     place: the parameters stay the same objects, so an optimizer built on them still
     works. Returns whether anything had to be converted. Values, and so state dicts, do
-    not change; only strides do. (The whole model: ``channels_last`` for the encoder
-    only, where the max-pooling is, measured no faster.)"""
+    not change; only strides do. (The whole model: converting the encoder alone, where
+    the max-pooling is, gained nothing.)"""
     changed = any(
         p.dim() == 4 and not p.is_contiguous(memory_format=memory_format)
         for p in model.parameters()
@@ -83,8 +83,8 @@ def dropout_mask(x: torch.Tensor, p: float) -> torch.Tensor:
     The random bits come from one ``random_`` call that fills 64-bit words over the
     full range, i.e. four 16-bit draws per generator call, read as int16, converted to
     float in the mask's buffer and compared with a threshold in place. ``bernoulli_``
-    draws (and converts) one random number per element and is ~6× slower on the CPU; it
-    was about half of a training step of seed 000's autoencoder. Uses the default CPU
+    draws (and converts) one random number per element, which on the CPU dominated a
+    training step (the timings: ``docs/performance.md``). Uses the default CPU
     generator, so ``torch.manual_seed`` and ``torch.get/set_rng_state`` make it
     reproducible.
     """

@@ -3,8 +3,8 @@
 Every ``torch.optim`` optimizer imports ``torch._dynamo`` (the compiler) when it is built
 and stepped: ``Optimizer.add_param_group``, ``zero_grad`` and ``step`` are wrapped so that
 ``torch.compile`` can see through them, and the wrappers import it whether or not anything
-is compiled. That import was ~1.2 s of a training job's ~3 s start-up on the CPU, longer
-than the training of many of the quick configuration's models.
+is compiled. That import is a large part of a training job's start-up on the CPU (the
+measurement: ``docs/performance.md``).
 
 :class:`Adam` and :class:`SGD` call the kernels ``torch.optim.Adam(fused=True)`` and
 ``torch.optim.SGD(fused=True)`` call (``torch._fused_adam_``, ``torch._fused_sgd_``; one
@@ -15,11 +15,20 @@ what aeflow needs and no more: one parameter group, float32/float64 parameters o
 CPU or CUDA, L2 ``weight_decay``, SGD ``momentum``; ``lr`` is read from
 ``param_groups[0]["lr"]`` at every step, as ``torch.optim`` does, so a schedule sets it
 there. :func:`available` says whether a set of parameters can use them.
+
+The kernels are private to torch and may change between releases: if the first step
+fails for any reason, the optimizer logs one line and hands over, with its
+hyperparameters and state, to the ``torch.optim`` optimizer of the same name, which
+does every step from then on.
 """
 
 from __future__ import annotations
 
+import logging
+
 import torch
+
+_LOG = logging.getLogger(__name__)
 
 FUSED_DEVICES = ("cpu", "cuda")
 FUSED_DTYPES = (torch.float32, torch.float64)
@@ -48,12 +57,17 @@ class _Fused:
         self.defaults = dict(defaults)
         self.param_groups = [{**self.defaults, "params": params}]
         self.state: dict[torch.Tensor, dict] = {}
+        self.fallback: torch.optim.Optimizer | None = None  # set if the kernels failed
+        self._proven = False  # a step on the kernels has succeeded
 
     @property
     def params(self) -> list[torch.Tensor]:
         return self.param_groups[0]["params"]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        if self.fallback is not None:
+            self.fallback.zero_grad(set_to_none=set_to_none)
+            return
         for p in self.params:
             if p.grad is None:
                 continue
@@ -64,16 +78,57 @@ class _Fused:
 
     @torch.no_grad()
     def step(self) -> None:
-        """One update of the parameters that have a gradient, with the group's current lr."""
+        """One update of the parameters that have a gradient, with the group's current lr.
+
+        The first update that reaches the kernels is guarded: should it fail, the
+        parameters and state are put back as they were and :meth:`_fall_back` hands
+        over to ``torch.optim``, which makes this update and every later one."""
+        if self.fallback is not None:
+            self.fallback.step()
+            return
         params = [p for p in self.params if p.grad is not None]
-        if params:
+        if not params:
+            return
+        if self._proven:
             self._update(self.param_groups[0], params)
+            return
+        state = {p: {k: _copy(v) for k, v in s.items()} for p, s in self.state.items()}
+        values = [p.detach().clone() for p in params]
+        try:
+            self._update(self.param_groups[0], params)
+        except Exception as error:  # noqa: BLE001 - any failure of private kernels
+            for p, value in zip(params, values):
+                p.copy_(value)
+            self._fall_back(state, error)
+            self.fallback.step()
+            return
+        self._proven = True
+
+    def _fall_back(self, state: dict, error: Exception) -> None:
+        """Continue on ``torch.optim``'s optimizer of the same name, built with this one's
+        current hyperparameters and given its state; this object then delegates to it and
+        shares its ``param_groups`` (a schedule's lr reaches it) and ``state``."""
+        group = self.param_groups[0]
+        fallback = self.fallback_class(
+            self.params, **{k: group[k] for k in self.hyperparameters}
+        )
+        for p, entry in state.items():
+            fallback.state[p] = entry
+        self.fallback = fallback
+        self.param_groups = fallback.param_groups
+        self.state = fallback.state
+        _LOG.warning(
+            "fused %s failed at its first step (%s: %s); continuing with torch.optim.%s",
+            type(self).__name__, type(error).__name__, error, self.fallback_class.__name__,
+        )  # fmt: skip
 
     def _update(self, group: dict, params: list[torch.Tensor]) -> None:
         raise NotImplementedError
 
     def state_dict(self) -> dict:
         """``torch.optim.Optimizer.state_dict``'s layout: state keyed by parameter index."""
+        if self.fallback is not None:
+            return self.fallback.state_dict()
         index = {id(p): i for i, p in enumerate(self.params)}
         group = self.param_groups[0]
         return {
@@ -91,6 +146,9 @@ class _Fused:
         hyperparameters it knows, and each parameter's state, on the parameter's device
         and in its memory layout (the fused kernels expect moments laid out like their
         parameter)."""
+        if self.fallback is not None:
+            self.fallback.load_state_dict(state_dict)
+            return
         groups = state_dict["param_groups"]
         if len(groups) != 1 or len(groups[0]["params"]) != len(self.params):
             raise ValueError("the saved optimizer state has other parameters than this one")
@@ -117,6 +175,7 @@ class Adam(_Fused):
     """``torch.optim.Adam(params, lr, betas, eps, weight_decay, fused=True)``."""
 
     hyperparameters = ("lr", "betas", "eps", "weight_decay")
+    fallback_class = torch.optim.Adam
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(
@@ -162,6 +221,7 @@ class SGD(_Fused):
     """``torch.optim.SGD(params, lr, momentum, weight_decay=weight_decay, fused=True)``."""
 
     hyperparameters = ("lr", "momentum", "dampening", "weight_decay")
+    fallback_class = torch.optim.SGD
 
     def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0):
         super().__init__(
@@ -198,6 +258,10 @@ class SGD(_Fused):
                 grad_scale=None,
                 found_inf=None,
             )
+
+
+def _copy(value):
+    return value.clone() if torch.is_tensor(value) else value
 
 
 def _by_device(params):

@@ -19,6 +19,8 @@ import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from aeflow import stats  # noqa: E402
+
 DPI = 120
 SPLIT_STYLE = {"train": "-", "validation": "--"}
 INITIALISATION_ORDER = ["scratch", "frozen", "finetune"]
@@ -346,39 +348,11 @@ def confusion_matrices(confusion, model_ids, path, normalize=True):
 
 # ---------------------------------------------------------------- accuracy by group
 
-# Two-sided 95 % Student-t quantiles by degrees of freedom (no scipy dependency).
-_T975 = {
-    1: 12.706,
-    2: 4.303,
-    3: 3.182,
-    4: 2.776,
-    5: 2.571,
-    6: 2.447,
-    7: 2.365,
-    8: 2.306,
-    9: 2.262,
-    10: 2.228,
-    12: 2.179,
-    15: 2.131,
-    20: 2.086,
-    25: 2.060,
-    30: 2.042,
-}
-
-
-def _t975(dof):
-    usable = [d for d in _T975 if d <= dof]
-    return _T975[max(usable)] if dof <= 30 else 1.96
-
-
 def _mean_ci(values):
-    """Mean and half-width of the 95 % t interval (0 for a single value)."""
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        return float(values.mean()) if len(values) else float("nan"), 0.0
-    return float(values.mean()), _t975(len(values) - 1) * float(values.std(ddof=1)) / math.sqrt(
-        len(values)
-    )
+    """Mean and half-width of the 95 % t interval (:func:`aeflow.stats.half_width`);
+    the half-width is 0 for a single value (no error bar)."""
+    estimate = stats.Estimate.of(values)
+    return estimate.mean, (estimate.half if estimate.n > 1 else 0.0)
 
 
 def _title_case(name):

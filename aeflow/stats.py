@@ -12,17 +12,29 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
+import scipy.stats
 
-# Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom; normal beyond.
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]  # fmt: skip
+LEVEL = 0.95  # the confidence level of every interval aeflow reports, in tables and figures
 
 
-def t975(dof: int) -> float:
+def t_quantile(dof: int, level: float = LEVEL) -> float:
+    """The two-sided ``level`` quantile of Student's t with ``dof`` degrees of freedom
+    (NaN below one degree of freedom)."""
     if dof < 1:
         return math.nan
-    return _T975[dof - 1] if dof <= len(_T975) else 1.960
+    return float(scipy.stats.t.ppf(0.5 + level / 2, dof))
+
+
+def half_width(sd: float, n: int, level: float = LEVEL) -> float:
+    """Half-width of the Student-t ``level`` interval of the mean of ``n`` values whose
+    sample standard deviation is ``sd``; NaN with fewer than two values.
+
+    The one interval of the package: tables (:func:`aeflow.tables.summarise`), figures
+    (:func:`aeflow.plots.accuracy_by_group`) and verdicts (:class:`Estimate`) all use it.
+    """
+    if n < 2:
+        return math.nan
+    return t_quantile(n - 1, level) * float(sd) / math.sqrt(n)
 
 
 @dataclass(frozen=True)
@@ -43,8 +55,13 @@ class Estimate:
             return cls(math.nan, math.nan, 0, math.nan, math.nan)
         mean = sum(values) / n
         sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else math.nan
-        half = t975(n - 1) * sd / math.sqrt(n) if n > 1 else math.nan
+        half = half_width(sd, n)
         return cls(mean, sd, n, mean - half, mean + half)
+
+    @property
+    def half(self) -> float:
+        """Half-width of the interval (NaN with fewer than two values)."""
+        return (self.high - self.low) / 2
 
     def text(self, scale: float = 1.0, unit: str = "", digits: int = 2) -> str:
         """ "92.41 % [91.80, 93.02] (n=3)"; the interval is omitted with one replicate."""

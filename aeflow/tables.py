@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
@@ -124,10 +123,7 @@ def summarise(metrics: pd.DataFrame, by: list[str], values: list[str]) -> pd.Dat
     out.columns = [f"{v} {stat}" for v, stat in out.columns]
     out["seeds"] = grouped.size()
     for v in values:
-        half = [
-            stats.t975(n - 1) * sd / math.sqrt(n) if n > 1 else math.nan
-            for sd, n in zip(out[f"{v} std"], out["seeds"])
-        ]
+        half = [stats.half_width(sd, n) for sd, n in zip(out[f"{v} std"], out["seeds"])]
         out.insert(out.columns.get_loc(f"{v} std") + 1, f"{v} ci95", half)
     if "diverged" in metrics:
         # every group, including one whose runs all diverged (seeds 0, means NaN)

@@ -27,10 +27,10 @@ from typing import Callable
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from aeflow import files, optim
 from aeflow.memory import keep_freed_memory
+from aeflow.metrics import batch_loss, eval_batch_size, evaluate_split
 from aeflow.models import preferred_memory_format, set_memory_format
 
 OPTIMIZERS = ("adam", "sgd")
@@ -38,16 +38,6 @@ OPTIMIZERS = ("adam", "sgd")
 
 class TrainingError(ValueError):
     """Bad training options; the message names the option."""
-
-
-def select_device(requested: str = "auto") -> torch.device:
-    """``auto`` → CUDA when available, else the CPU; ``cpu``/``cuda``/``cuda:N`` forced."""
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(requested)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingError(f"device {requested!r} asked for, but CUDA is not available")
-    return device
 
 
 def use_deterministic_algorithms() -> None:
@@ -120,60 +110,6 @@ def scheduled_lr(
             raise TrainingError(f"lr_gamma must be in (0, 1], got {lr_gamma}")
         return lr * lr_gamma**t
     raise TrainingError(f"lr_schedule {schedule!r} unknown; allowed: {', '.join(SCHEDULES)}")
-
-
-def as_input(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [N, 28, 28] → float [N, 1, 28, 28] in [0, 1]."""
-    return images.unsqueeze(1).float().div_(255)
-
-
-def _batch_loss(model, task, images, labels):
-    x = as_input(images)
-    out = model(x)
-    if task == "autoencoder":
-        return F.mse_loss(out, x, reduction="sum") / x[0].numel(), None, out
-    loss = F.cross_entropy(out, labels, reduction="sum")
-    return loss, (out.argmax(1) == labels).sum(), out
-
-
-def eval_batch_size(device) -> int:
-    """The evaluation batch the engine uses: 100 on the CPU, where a batch's activations
-    then stay in cache (1000 was ~1.6× slower for the autoencoder), 1000 elsewhere."""
-    return 100 if torch.device(device).type == "cpu" else 1000
-
-
-def evaluate_split(model, task, images, labels, batch_size=1000) -> dict:
-    """Mean loss (and accuracy for classifiers) over a split, in eval mode.
-
-    Runs under ``torch.inference_mode`` in the device's preferred layout (the model is
-    converted for the pass and put back); the model's mode and layout are restored."""
-    if images.device.type == "cpu":
-        keep_freed_memory()
-    was_training = model.training
-    model.eval()
-    converted = set_memory_format(model, preferred_memory_format(images.device))
-    try:
-        with torch.inference_mode():
-            total = torch.zeros((), device=images.device)
-            correct = torch.zeros((), device=images.device)
-            for start in range(0, len(images), batch_size):
-                loss, right, _ = _batch_loss(
-                    model,
-                    task,
-                    images[start : start + batch_size],
-                    labels[start : start + batch_size],
-                )
-                total += loss
-                if right is not None:
-                    correct += right
-    finally:
-        if converted:
-            set_memory_format(model, torch.contiguous_format)
-        model.train(was_training)
-    out = {"loss": total.item() / len(images)}
-    if task == "classifier":
-        out["accuracy"] = correct.item() / len(images)
-    return out
 
 
 def train(
@@ -306,7 +242,7 @@ def _train(
         for start in range(0, n_train, batch_size):
             idx = order[start : start + batch_size]
             with autocast():
-                loss, right, _ = _batch_loss(step_model, task, train_x[idx], train_y[idx])
+                loss, right, _ = batch_loss(step_model, task, train_x[idx], train_y[idx])
             opt.zero_grad(set_to_none=True)
             (loss / len(idx)).backward()
             opt.step()

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 import yaml
 
-from aeflow import data, grid, models, studies, training
+from aeflow import data, devices, grid, metrics, models, studies, training
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB_START = 1.8  # seconds of start-up per training job (benchmarks/workflow_overhead.py)
@@ -71,9 +71,9 @@ def seconds_per_epoch(params, kind, split, device, n_train, n_val) -> float:
     # the second epoch: the first one pays for warm-up (allocations, oneDNN primitives)
     second = float(next(x for x in lines if x.startswith("epoch 2/")).rsplit("seconds=", 1)[1])
     started = time.perf_counter()
-    training.evaluate_split(
+    metrics.evaluate_split(
         model.to(device), kind, split["validation_images"].to(device),
-        split["validation_labels"].to(device), training.eval_batch_size(device),
+        split["validation_labels"].to(device), metrics.eval_batch_size(device),
     )  # fmt: skip
     validation = time.perf_counter() - started  # for 1 000 images
     train_only = second - validation  # an epoch's time includes its validation
@@ -106,7 +106,7 @@ def main():
     ae.update(study_ae)
     clf.update(study_clf)
     split = real_split(args.data, args.images)
-    device = training.select_device(args.device)
+    device = devices.select_device(args.device)
 
     rows = []
     for kind, configurations in (("autoencoder", ae), ("classifier", clf)):

@@ -216,11 +216,11 @@ def worker(job: dict) -> dict:
     from torch.utils.data import DataLoader, Dataset
     from torchvision.transforms import ToTensor
 
-    from aeflow import memory, models, training
+    from aeflow import devices, memory, metrics, models, training
 
     if job["threads"]:
         torch.set_num_threads(job["threads"])
-    device = training.select_device(job["device"])
+    device = devices.select_device(job["device"])
     split = torch.load(job["data"], weights_only=True)
     if job["subset"]:
         k = job["subset"]
@@ -268,8 +268,8 @@ def worker(job: dict) -> dict:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         started = time.perf_counter()
-        training.evaluate_split(
-            model, task, eval_x.to(device), eval_y.to(device), training.eval_batch_size(device)
+        metrics.evaluate_split(
+            model, task, eval_x.to(device), eval_y.to(device), metrics.eval_batch_size(device)
         )
         if device.type == "cuda":
             torch.cuda.synchronize(device)

@@ -2,13 +2,13 @@
 
 import torch
 
-from aeflow import data, metrics, models, tables, training
+from aeflow import data, devices, metrics, models, tables
 from aeflow.logs import job_logger
 
 log = job_logger(snakemake.log[0])
 dataset = data.load(snakemake.input.data)
 classes = dataset["classes"]
-device = training.select_device(snakemake.params.device)
+device = devices.select_device(snakemake.params.device)
 model, saved = models.load_trained(snakemake.input.model, dict(snakemake.params.hp), len(classes))
 model.to(device)
 images = dataset["test_images"].to(device)

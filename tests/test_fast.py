@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from aeflow import models, optim, training
+from aeflow import metrics, models, optim, training
 from aeflow.models import Dropout, dropout_mask, effective_dropout
 
 CPU = torch.device("cpu")
@@ -157,12 +157,12 @@ def test_train_and_evaluate_leave_the_default_layout(tiny_split):
     weights = [p for p in model.parameters() if p.dim() == 4]
     assert weights and all(p.is_contiguous() for p in weights)
     x, y = tiny_split["validation_images"], tiny_split["validation_labels"]
-    before = training.evaluate_split(model, "autoencoder", x, y)
+    before = metrics.evaluate_split(model, "autoencoder", x, y)
     assert all(p.is_contiguous() for p in weights) and model.training  # both restored
     # channels_last changes no value beyond rounding
     model.eval()
     with torch.no_grad():
-        inputs = training.as_input(x)
+        inputs = metrics.as_input(x)
         expected = torch.nn.functional.mse_loss(model(inputs), inputs).item()
     assert before["loss"] == pytest.approx(expected, rel=1e-5)
 

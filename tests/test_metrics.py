@@ -3,7 +3,7 @@ import torch
 from torch.nn import functional as F
 
 from aeflow import metrics, models
-from aeflow.training import as_input
+from aeflow.metrics import as_input
 
 # 4 classes; class 3 is never predicted (precision 0 by convention, as zero_division=0)
 LABELS = torch.tensor([0, 0, 0, 1, 1, 2, 3])
@@ -65,7 +65,8 @@ def test_reconstruction_mse_equals_mse_loss(autoencoder, tiny_split):
     images = tiny_split["test_images"][:23]
     autoencoder.train()
     mse = metrics.reconstruction_mse(autoencoder, images, batch_size=10)
-    assert not autoencoder.training
+    assert autoencoder.training  # evaluated in eval mode, its mode restored
+    autoencoder.eval()
     with torch.no_grad():
         x = as_input(images)
         expected = F.mse_loss(autoencoder(x), x).item()
@@ -77,11 +78,39 @@ def test_reconstruct_and_predict(autoencoder, tiny_split):
     images = tiny_split["test_images"][:13]
     out = metrics.reconstruct(autoencoder.train(), images, batch_size=5)
     assert out.shape == (13, 28, 28) and out.min() >= 0 and out.max() <= 1
+    assert autoencoder.training
+    autoencoder.eval()
     with torch.no_grad():
         assert torch.allclose(out, autoencoder(as_input(images)).squeeze(1), atol=1e-6)
     torch.manual_seed(0)
     clf = models.Classifier(latent=8, hidden=16, dropout=0.5).train()
     logits = metrics.predict(clf, images, batch_size=4)
-    assert logits.shape == (13, 10) and not clf.training
+    assert logits.shape == (13, 10) and clf.training
+    clf.eval()
     with torch.no_grad():
         assert torch.allclose(logits, clf(as_input(images)), atol=1e-5)
+
+
+def test_evaluation_sits_below_the_training_loop():
+    """metrics and devices never import training (training imports them)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from aeflow import devices, metrics; "
+        "print('aeflow.training' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_validation_pass_and_test_mse_agree(autoencoder):
+    """The validation pass (the device's layout) and the test set's MSE (default layout,
+    one division at the end) are one quantity, equal up to float32 rounding."""
+    images = torch.randint(0, 256, (30, 28, 28), dtype=torch.uint8)
+    labels = torch.zeros(30, dtype=torch.long)
+    autoencoder.train()
+    split = metrics.evaluate_split(autoencoder, "autoencoder", images, labels, batch_size=7)
+    assert autoencoder.training  # mode restored
+    assert split["loss"] == pytest.approx(metrics.reconstruction_mse(autoencoder, images), rel=1e-5)
+    assert autoencoder.training

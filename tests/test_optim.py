@@ -1,6 +1,8 @@
 """aeflow.optim: the same updates as torch.optim's fused Adam and SGD, bit for bit, their
 state_dict format both ways, and no import of the compiler."""
 
+import copy
+import math
 import subprocess
 import sys
 
@@ -121,14 +123,14 @@ def test_a_training_job_does_not_import_the_compiler(tiny_split, tmp_path):
     data.save(tiny_split, tmp_path / "split.pt")
     code = f"""
 import sys
-from aeflow import data, records, training
+from aeflow import data, devices, records, training
 split = data.load({str(tmp_path / "split.pt")!r})
 params = {{"architecture": "conv", "latent": 8, "dropout": 0.2, "output_activation": "sigmoid",
           "epochs": 1, "batch_size": 50, "optimizer": "adam", "lr": 1e-3}}
 clf = {{**params, "hidden": 16, "initialisation": "scratch", "optimizer": "sgd", "momentum": 0.9}}
 for kind, fit, p in (("autoencoder", training.fit_autoencoder, params),
                      ("classifier", training.fit_classifier, clf)):
-    model, result = fit(p, split, 0, training.select_device("cpu"), log=lambda m: None)
+    model, result = fit(p, split, 0, devices.select_device("cpu"), log=lambda m: None)
     records.write_parquet(records.history_rows(result["history"], kind, "m", 0, p),
                           {str(tmp_path)!r} + "/history.parquet")
     training.save_model(training.model_file(kind, "m", 0, p, model, result),
@@ -137,3 +139,84 @@ print("torch._dynamo" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "False"
+
+
+KERNELS = {"adam": "_fused_adam_", "sgd": "_fused_sgd_"}
+
+
+def broken_kernel(*args, **kwargs):
+    raise TypeError("_fused_op_() got an unexpected keyword argument 'lr'")
+
+
+@pytest.mark.parametrize("name, options", CASES)
+def test_a_failing_kernel_falls_back_to_torch_optim(name, options, monkeypatch, caplog):
+    """If torch's private kernel fails at the first step, the optimizer goes on as
+    torch.optim's (non-fused) one would have from the start, and says so once."""
+    ours_model, theirs_model = model_pair()
+    monkeypatch.setattr(torch, KERNELS[name], broken_kernel)
+    ours = OURS[name](ours_model.parameters(), lr=0.01, **options)
+    theirs = THEIRS[name](theirs_model.parameters(), lr=0.01, **options)
+    lrs = [0.01, 0.01, 0.005, 0.005, 0.002, 0.001]  # a schedule still reaches it
+    with caplog.at_level("WARNING", logger="aeflow.optim"):
+        steps(ours_model, ours, 6, lrs=lrs)
+    steps(theirs_model, theirs, 6, lrs=lrs)
+    assert isinstance(ours.fallback, THEIRS[name])
+    assert same(ours_model, theirs_model)
+    start = next(iter(model_pair(0)[0].state_dict().values()))
+    assert not torch.equal(next(iter(ours_model.state_dict().values())), start)  # it trained
+    lines = [r.getMessage() for r in caplog.records if r.name == "aeflow.optim"]
+    assert len(lines) == 1 and f"torch.optim.{THEIRS[name].__name__}" in lines[0]
+    assert "TypeError" in lines[0]
+    # its checkpoint is torch.optim's and resumes on either
+    resumed = THEIRS[name](theirs_model.parameters(), lr=0.5, **options)
+    resumed.load_state_dict(ours.state_dict())
+    assert resumed.param_groups[0]["lr"] == 0.001
+
+
+@pytest.mark.parametrize("name, options", [("adam", {}), ("sgd", {"momentum": 0.9})])
+def test_fallback_after_resume_keeps_the_state(name, options, monkeypatch):
+    """A resumed optimizer whose first step fails hands its loaded state (moments, step
+    counts) over: the run ends where torch.optim resumed from the same checkpoint ends."""
+    ours_model, theirs_model = model_pair()
+    first = THEIRS[name](ours_model.parameters(), lr=0.01, **options)
+    steps(ours_model, first, 3)
+    theirs_model.load_state_dict(ours_model.state_dict())
+    saved = first.state_dict()
+    monkeypatch.setattr(torch, KERNELS[name], broken_kernel)
+    ours = OURS[name](ours_model.parameters(), lr=0.5, **options)
+    ours.load_state_dict(copy.deepcopy(saved))  # (loading may alias the saved tensors)
+    theirs = THEIRS[name](theirs_model.parameters(), lr=0.5, **options)
+    theirs.load_state_dict(copy.deepcopy(saved))
+    steps(ours_model, ours, 3, start=3)
+    steps(theirs_model, theirs, 3, start=3)
+    assert ours.fallback is not None
+    assert same(ours_model, theirs_model)
+
+
+def test_a_failure_after_a_successful_step_is_not_hidden(monkeypatch):
+    model, _ = model_pair()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    steps(model, opt, 1)
+    monkeypatch.setattr(torch, "_fused_adam_", broken_kernel)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        steps(model, opt, 1, start=1)
+    assert opt.fallback is None
+
+
+def test_training_goes_on_when_the_kernel_fails(tiny_split, monkeypatch):
+    from aeflow import devices, training
+
+    params = {"architecture": "conv", "latent": 8, "dropout": 0.0,
+              "output_activation": "sigmoid", "epochs": 2, "batch_size": 50,
+              "optimizer": "adam", "lr": 1e-3}  # fmt: skip
+    device = devices.select_device("cpu")
+    _, expected = training.fit_autoencoder(params, tiny_split, 0, device, log=lambda m: None)
+    monkeypatch.setattr(torch, "_fused_adam_", broken_kernel)
+    _, result = training.fit_autoencoder(params, tiny_split, 0, device, log=lambda m: None)
+    def losses(history):
+        return [r["value"] for r in history if (r["split"], r["metric"]) == ("train", "loss")]
+
+    assert len(losses(result["history"])) == 2 and all(map(math.isfinite, losses(result["history"])))
+    assert not result["diverged"]
+    # torch.optim's non-fused Adam: the same updates up to rounding
+    assert losses(result["history"]) == pytest.approx(losses(expected["history"]), rel=1e-4)

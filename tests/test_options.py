@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from aeflow import optim, training
+from aeflow import metrics, optim, training
 from aeflow.training import TrainingError
 
 CPU = torch.device("cpu")
@@ -103,7 +103,7 @@ def test_early_stopping_stops_and_restores_the_best_epoch(tiny_split):
     assert result["best_epoch"] == best
     assert result["epochs_run"] == best + 3 < 40  # three epochs without improvement
     # the weights are the best epoch's: their validation loss is that epoch's
-    again = training.evaluate_split(
+    again = metrics.evaluate_split(
         model, "classifier", tiny_split["validation_images"], tiny_split["validation_labels"]
     )
     assert again["loss"] == pytest.approx(val[best - 1], rel=1e-5)

@@ -298,5 +298,48 @@ def test_accuracy_by_group_single_seed(classifier_metrics, tmp_path):
 def test_mean_ci():
     mean, half = plots._mean_ci([0.8, 0.9])
     assert mean == pytest.approx(0.85)
-    assert half == pytest.approx(12.706 * np.std([0.8, 0.9], ddof=1) / np.sqrt(2))
+    assert half == pytest.approx(12.706205 * np.std([0.8, 0.9], ddof=1) / np.sqrt(2))
     assert plots._mean_ci([0.5]) == (0.5, 0.0)
+
+
+@pytest.mark.parametrize("n_seeds", [3, 12, 20, 30])
+def test_error_bars_are_the_tables_intervals(monkeypatch, tmp_path, n_seeds):
+    """The figure's error bar and the report's table interval for the same numbers are
+    one interval (12 and 20 seeds: 11 and 19 degrees of freedom, where they once differed)."""
+    from matplotlib.container import ErrorbarContainer
+
+    from aeflow import stats, tables
+
+    rng = np.random.default_rng(n_seeds)
+    metrics = pd.DataFrame(
+        [
+            {"initialisation": init, "seed": s, "diverged": False,
+             "test_accuracy": 0.8 + shift + 0.02 * rng.standard_normal()}
+            for init, shift in [("scratch", 0.1), ("frozen", 0.0)]
+            for s in range(n_seeds)
+        ]
+    )  # fmt: skip
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
+    plots.accuracy_by_group(metrics, "initialisation", tmp_path / "acc.png")
+    (ax,) = figures[0].axes
+    bars = {}
+    for container, name in zip(
+        [c for c in ax.containers if isinstance(c, ErrorbarContainer)], ["scratch", "frozen"]
+    ):
+        _, _, (barlines,) = container.lines
+        ((_, low), (_, high)) = barlines.get_segments()[0]
+        bars[name] = ((low + high) / 2, (high - low) / 2)
+    plt.close(figures[0])
+    summary = tables.summarise(metrics, ["initialisation"], ["test_accuracy"])
+    summary = summary.set_index("initialisation")
+    for name in ["scratch", "frozen"]:
+        values = metrics.loc[metrics["initialisation"] == name, "test_accuracy"]
+        estimate = stats.Estimate.of(values)
+        mean, half = bars[name]
+        assert mean == pytest.approx(100 * summary.loc[name, "test_accuracy mean"])
+        assert half == pytest.approx(100 * summary.loc[name, "test_accuracy ci95"])
+        assert half == pytest.approx(100 * estimate.half)
+        assert half == pytest.approx(
+            100 * stats.t_quantile(n_seeds - 1) * values.std(ddof=1) / math.sqrt(n_seeds)
+        )

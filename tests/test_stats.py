@@ -14,9 +14,45 @@ def test_estimate_matches_hand_computation():
     est = stats.Estimate.of([0.90, 0.92, 0.94])
     assert est.mean == pytest.approx(0.92)
     assert est.sd == pytest.approx(0.02)
-    half = 4.303 * 0.02 / math.sqrt(3)
+    half = 4.302653 * 0.02 / math.sqrt(3)
     assert (est.low, est.high) == (pytest.approx(0.92 - half), pytest.approx(0.92 + half))
     assert est.text(100, " %") == "92.00 % [87.03, 96.97] (n=3)"
+
+
+# Two-sided 95 % quantiles of Student's t as printed in standard tables (3 decimals),
+# including 11..29 degrees of freedom where aeflow's two former hand-written tables
+# disagreed (the figures' sparse one rounded 11 down to 10: 2.228 instead of 2.201).
+PRINTED_T975 = {1: 12.706, 2: 4.303, 4: 2.776, 9: 2.262, 11: 2.201, 13: 2.160, 14: 2.145,
+                17: 2.110, 19: 2.093, 23: 2.069, 26: 2.056, 29: 2.045, 30: 2.042,
+                40: 2.021, 60: 2.000, 120: 1.980}  # fmt: skip
+
+
+@pytest.mark.parametrize("dof", sorted(PRINTED_T975))
+def test_t_quantile_matches_printed_tables(dof):
+    assert stats.t_quantile(dof) == pytest.approx(PRINTED_T975[dof], abs=5e-4)
+
+
+def test_t_quantile_other_levels_and_no_dof():
+    assert stats.t_quantile(10, level=0.99) == pytest.approx(3.169, abs=5e-4)
+    assert stats.t_quantile(5, level=0.90) == pytest.approx(2.015, abs=5e-4)
+    assert math.isnan(stats.t_quantile(0))
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 12, 15, 20, 25, 30, 31, 50])
+def test_half_width_is_scipys_t_interval(n):
+    scipy_stats = pytest.importorskip("scipy.stats")
+    values = [0.8 + 0.01 * ((7 * i) % 11) for i in range(n)]
+    est = stats.Estimate.of(values)
+    low, high = scipy_stats.t.interval(
+        0.95, n - 1, loc=est.mean, scale=scipy_stats.sem(values)
+    )
+    assert (est.low, est.high) == (pytest.approx(low), pytest.approx(high))
+    assert stats.half_width(est.sd, n) == pytest.approx((high - low) / 2)
+    assert est.half == pytest.approx((high - low) / 2)
+
+
+def test_half_width_needs_two_values():
+    assert math.isnan(stats.half_width(0.1, 1)) and math.isnan(stats.half_width(0.1, 0))
 
 
 def test_estimate_ignores_non_finite_and_handles_one_value():

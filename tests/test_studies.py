@@ -188,13 +188,14 @@ def test_differences_from_base_and_summary():
 
 def test_parsing_the_workflow_imports_neither_torch_nor_pandas():
     """rules/common.smk imports these modules on every Snakefile parse (every dry run,
-    and on a cluster every job's own snakemake): torch and pandas would add ~1.7 s."""
+    and on a cluster every job's own snakemake): torch and pandas would add ~1.7 s,
+    scipy (report-time statistics) more."""
     import subprocess
     import sys
 
     code = (
         "import sys; import aeflow; from aeflow import grid, studies; "
-        "print(sorted(m for m in ('torch', 'pandas') if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'pandas', 'scipy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "[]"

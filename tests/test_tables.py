@@ -134,7 +134,7 @@ def test_summarise_mean_std_seeds_and_diverged():
     assert list(out.index) == ["frozen", "scratch"]  # sorted
     assert out.loc["scratch", "test_accuracy mean"] == pytest.approx(0.7)
     assert out.loc["scratch", "test_accuracy std"] == pytest.approx(0.2)  # sample std
-    assert out.loc["scratch", "test_accuracy ci95"] == pytest.approx(4.303 * 0.2 / math.sqrt(3))
+    assert out.loc["scratch", "test_accuracy ci95"] == pytest.approx(4.302653 * 0.2 / math.sqrt(3))
     assert out.loc["scratch", "seeds"] == 3 and out.loc["scratch", "diverged"] == 0
     # the diverged run is left out: not nan, not inf
     assert out.loc["frozen", "test_accuracy mean"] == pytest.approx(0.3)

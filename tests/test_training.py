@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from aeflow import models, training
+from aeflow import devices, metrics, models, training
 from aeflow.training import TrainingError
 
 CPU = torch.device("cpu")
@@ -98,15 +98,15 @@ def test_validation_is_measured_in_eval_mode(tiny_split):
     model = models.build_autoencoder({**AE_PARAMS, "dropout": 0.9})
     model.train()
     x, y = tiny_split["validation_images"], tiny_split["validation_labels"]
-    first = training.evaluate_split(model, "autoencoder", x, y, batch_size=16)
-    second = training.evaluate_split(model, "autoencoder", x, y, batch_size=25)
+    first = metrics.evaluate_split(model, "autoencoder", x, y, batch_size=16)
+    second = metrics.evaluate_split(model, "autoencoder", x, y, batch_size=25)
     assert first["loss"] == pytest.approx(second["loss"], rel=1e-6)
-    assert training.evaluate_split(model, "autoencoder", x, y, batch_size=16) == first
+    assert metrics.evaluate_split(model, "autoencoder", x, y, batch_size=16) == first
     assert model.training  # mode restored
     # the same loss as a manual eval-mode computation
     model.eval()
     with torch.no_grad():
-        inputs = training.as_input(x)
+        inputs = metrics.as_input(x)
         expected = torch.nn.functional.mse_loss(model(inputs), inputs).item()
     assert first["loss"] == pytest.approx(expected, rel=1e-5)
 
@@ -115,10 +115,10 @@ def test_evaluate_split_classifier_accuracy(tiny_split):
     torch.manual_seed(0)
     model = models.build_classifier({**CLF_PARAMS, "dropout": 0.9}).train()
     x, y = tiny_split["validation_images"], tiny_split["validation_labels"]
-    out = training.evaluate_split(model, "classifier", x, y)
+    out = metrics.evaluate_split(model, "classifier", x, y)
     model.eval()
     with torch.no_grad():
-        logits = model(training.as_input(x))
+        logits = model(metrics.as_input(x))
     assert out["accuracy"] == (logits.argmax(1) == y).sum().item() / len(y)
     assert out["loss"] == pytest.approx(
         torch.nn.functional.cross_entropy(logits, y).item(), rel=1e-5
@@ -127,7 +127,7 @@ def test_evaluate_split_classifier_accuracy(tiny_split):
 
 def test_as_input():
     images = torch.tensor([[[0, 255], [51, 102]]], dtype=torch.uint8)
-    x = training.as_input(images)
+    x = metrics.as_input(images)
     assert x.shape == (1, 1, 2, 2) and x.dtype == torch.float32
     assert x.flatten().tolist() == pytest.approx([0.0, 1.0, 0.2, 0.4])
 
@@ -340,11 +340,11 @@ def test_bad_options(tiny_split, overrides, match):
 
 
 def test_select_device():
-    assert training.select_device("cpu") == CPU
-    assert training.select_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert devices.select_device("cpu") == CPU
+    assert devices.select_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
-        with pytest.raises(TrainingError, match="CUDA is not available"):
-            training.select_device("cuda:0")
+        with pytest.raises(devices.DeviceError, match="CUDA is not available"):
+            devices.select_device("cuda:0")
 
 
 def test_model_file_is_weights_only(tiny_split, tmp_path):
