@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from conftest import require
 from workflow_helpers import (
     REPO,
     copy_workflow,
@@ -240,11 +241,11 @@ def test_lint_and_format_are_clean():
     lint = subprocess.run([snakemake_bin(), "--lint"], cwd=REPO, capture_output=True, text=True)
     assert "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
     snakefmt = Path(sys.executable).with_name("snakefmt")
-    if snakefmt.exists():
-        fmt = subprocess.run(
-            [str(snakefmt), "--check", "Snakefile", "rules"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-        )
-        assert fmt.returncode == 0, fmt.stderr
+    require(snakefmt.exists(), f'{snakefmt} is missing: pip install -e ".[test]"')
+    fmt = subprocess.run(
+        [str(snakefmt), "--check", "Snakefile", "rules"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert fmt.returncode == 0, fmt.stderr
