@@ -1,11 +1,40 @@
-"""Test-set metrics: reconstruction error, classification scores, confusion matrices."""
+"""Test-set metrics: reconstruction error, classification scores, confusion matrices;
+and the file of reconstructions the figures show."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
+from aeflow import files
 from aeflow.training import as_input
+
+
+class ReconstructionsError(ValueError):
+    """A reconstructions file that cannot be used; the message names the file."""
+
+
+def save_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor, path) -> None:
+    """Test images and a model's reconstructions of them, as one ``.pt`` file (atomic)."""
+    files.save_torch({"originals": originals, "reconstructions": reconstructions}, path)
+
+
+def load_reconstructions(path: str | Path) -> dict:
+    """A file written by :func:`save_reconstructions`, loaded with ``weights_only=True``
+    (tensors only: a file that would run code when unpickled is refused)."""
+    try:
+        saved = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:  # noqa: BLE001 - re-raised with the file named
+        raise ReconstructionsError(
+            f"{path}: cannot load the reconstructions ({type(err).__name__}: {err})"
+        ) from err
+    if not isinstance(saved, dict) or {"originals", "reconstructions"} - set(saved):
+        raise ReconstructionsError(
+            f"{path}: not a reconstructions file (a dict of originals and reconstructions)"
+        )
+    return saved
 
 
 @torch.no_grad()

@@ -32,7 +32,7 @@ rule plot_reconstructions:
             ae=MAIN_AUTOENCODERS,
             seed=SEEDS[0],
         ),
-        code=code("plots"),
+        code=code("plots", "metrics"),
     output:
         report(
             "results/figures/reconstructions.png",

@@ -55,7 +55,7 @@ rule plot_study_reconstructions:
             ae=STUDIES[w.study]["autoencoders"],
             seed=SEEDS[0],
         ),
-        code=code("plots"),
+        code=code("plots", "metrics"),
     output:
         report(
             "results/figures/studies/{study}/reconstructions.png",
