@@ -59,7 +59,7 @@ def test_verdict_not_settled_when_interval_spans_zero_or_one_seed():
         table([0.9], [0.8]), "initialisation", "scratch", "frozen", "test_accuracy"
     )
     assert stats.verdict(one, "positive") == "not settled (fewer than 2 seeds)"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="claim must be 'positive' or 'negative', got 'bigger'"):
         stats.verdict(one, "bigger")
 
 
