@@ -233,7 +233,7 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path):
     config["autoencoder"]["base"]["lr"] = -0.1
     result = run(workflow, write_config(tmp_path / "bad.yaml", config), check=False)
     assert result.returncode != 0
-    assert "lr" in result.stderr + result.stdout
+    assert "On instance['autoencoder']['base']['lr']:" in result.stderr + result.stdout
     assert not (workflow / "results").exists() and not (workflow / "resources").exists()
 
 
