@@ -8,10 +8,12 @@ for the validation loss), no autograd, the model's mode and layout restored afte
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
+from aeflow import files
 from aeflow.memory import keep_freed_memory
 from aeflow.models import preferred_memory_format, set_memory_format
 
@@ -77,6 +79,31 @@ def evaluate_split(model, task, images, labels, batch_size=1000) -> dict:
     if task == "classifier":
         out["accuracy"] = correct.item() / len(images)
     return out
+
+
+class ReconstructionsError(ValueError):
+    """A reconstructions file that cannot be used; the message names the file."""
+
+
+def save_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor, path) -> None:
+    """Test images and a model's reconstructions of them, as one ``.pt`` file (atomic)."""
+    files.save_torch({"originals": originals, "reconstructions": reconstructions}, path)
+
+
+def load_reconstructions(path: str | Path) -> dict:
+    """A file written by :func:`save_reconstructions`, loaded with ``weights_only=True``
+    (tensors only: a file that would run code when unpickled is refused)."""
+    try:
+        saved = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:  # noqa: BLE001 - re-raised with the file named
+        raise ReconstructionsError(
+            f"{path}: cannot load the reconstructions ({type(err).__name__}: {err})"
+        ) from err
+    if not isinstance(saved, dict) or {"originals", "reconstructions"} - set(saved):
+        raise ReconstructionsError(
+            f"{path}: not a reconstructions file (a dict of originals and reconstructions)"
+        )
+    return saved
 
 
 def reconstruct(model, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:

@@ -211,7 +211,13 @@ def _train(
     best_weights = None
     checkpoint = Path(checkpoint) if checkpoint else None
     if checkpoint is not None and checkpoint.exists():
-        saved = torch.load(checkpoint, weights_only=True, map_location="cpu")
+        try:
+            saved = torch.load(checkpoint, weights_only=True, map_location="cpu")
+        except Exception as err:  # noqa: BLE001 - re-raised with the file named
+            raise TrainingError(
+                f"{checkpoint}: cannot load this resume checkpoint ({type(err).__name__}: "
+                f"{err}); delete it to train from the first epoch"
+            ) from err
         if saved.get("fingerprint") == fingerprint:
             model.load_state_dict(saved["model"])
             opt.load_state_dict(saved["optimizer"])  # also one torch.optim's Adam/SGD wrote

@@ -1,7 +1,5 @@
 """Test-set metrics of one trained model (both evaluation rules)."""
 
-import torch
-
 from aeflow import data, devices, metrics, models, tables
 from aeflow.logs import job_logger
 
@@ -19,11 +17,9 @@ identity = (saved["kind"], saved["model_id"], saved["seed"], saved["params"])
 if saved["kind"] == "autoencoder":
     values = {"test_mse": metrics.reconstruction_mse(model, images), **summary}
     shown = snakemake.params.shown
-    torch.save(
-        {
-            "originals": dataset["test_images"][:shown].clone(),
-            "reconstructions": metrics.reconstruct(model, images[:shown]).cpu(),
-        },
+    metrics.save_reconstructions(
+        dataset["test_images"][:shown].clone(),
+        metrics.reconstruct(model, images[:shown]).cpu(),
         snakemake.output.reconstructions,
     )
     log(f"test MSE {values['test_mse']:.5f}")

@@ -1,12 +1,10 @@
 """Originals above, each configuration's reconstructions below."""
 
-import torch
-
-from aeflow import plots
+from aeflow import metrics, plots
 from aeflow.logs import job_logger
 
 log = job_logger(snakemake.log[0])
-saved = [torch.load(p, weights_only=True) for p in snakemake.input.reconstructions]
+saved = [metrics.load_reconstructions(p) for p in snakemake.input.reconstructions]
 plots.reconstructions_grid(
     saved[0]["originals"],
     {label: s["reconstructions"] for label, s in zip(snakemake.params.labels, saved)},

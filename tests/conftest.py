@@ -1,18 +1,27 @@
-"""Shared fixtures: synthetic Fashion-MNIST-like IDX files and a tiny split of them.
+"""Shared fixtures: synthetic Fashion-MNIST-like IDX files and a tiny split of them;
+and the rule that under CI no test may skip.
 
 ``write_idx_dataset`` is importable by any test module (``from conftest import
 write_idx_dataset``) and writes the four gzipped IDX files in the real format, so
 the same code path as the real data (checksums, decoding, splitting) is exercised.
+
+A test that needs something the machine may lack (the real data, Chromium, Playwright,
+SLURM, root, snakefmt) calls ``pytest.skip`` with what to install. Under CI (the ``CI``
+variable set, as ``.ci/run`` does) every skip, ``pytest.importorskip`` and ``skipif``
+included, is reported as a failure instead: a CI run that passes ran every test.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+pytest_plugins = ["pytester"]  # tests/test_ci.py runs pytest on this conftest
 
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -21,6 +30,32 @@ IDX_FILES = {
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 CLASSES = [f"c{i}" for i in range(10)]
+
+
+def under_ci() -> bool:
+    """Whether this run is CI's: the ``CI`` variable set to anything but empty/0/false/no."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip the test unless ``condition`` holds; ``why`` says what to install. Under CI,
+    a failure (see :func:`pytest_runtest_makereport`)."""
+    if not condition:
+        pytest.skip(why)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI a skipped test fails, with the skip's reason (an xfail stays an xfail)."""
+    report = yield
+    if report.skipped and not hasattr(report, "wasxfail") and under_ci():
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = (
+            f"skipped under CI, where every test must run: {reason}\n"
+            "(install what it needs: see .ci/run)"
+        )
+    return report
 
 
 def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:

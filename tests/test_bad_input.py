@@ -1,5 +1,6 @@
 """Bad input, row by row of the README's table: a non-zero exit before any training, a
-message that names the problem, and no half-written output."""
+message that names the problem (the whole key path, section included), and no
+half-written output. Every row runs the workflow for real, never as a dry run."""
 
 from __future__ import annotations
 
@@ -36,43 +37,79 @@ def set_key(config, dotted, value):
     return config
 
 
+def schema(path: str, reason: str) -> tuple[str, str]:
+    """What the schema check prints: the reason and the whole path of the bad value."""
+    return (f"ValidationError: {reason}", f"On instance{path}:")
+
+
+# (key, bad value, texts the output must hold: the whole key path, section included)
 CONFIG_CASES = [
-    ("autoencoder.base.lr", -0.1, "['lr']"),
-    ("autoencoder.base.lr", 0, "['lr']"),
-    ("classifier.base.lr", "fast", "['lr']"),
-    ("autoencoder.base.dropout", 1.0, "['dropout']"),
-    ("classifier.base.dropout", -0.2, "['dropout']"),
-    ("autoencoder.base.latent", 0, "['latent']"),
-    ("autoencoder.base.batch_size", 0, "['batch_size']"),
-    ("autoencoder.base.batch_size", 60_000, "larger than the training set"),
-    ("classifier.base.epochs", 0, "['epochs']"),
-    ("autoencoder.base.architecture", "resnet", "['architecture']"),
-    ("autoencoder.base.optimizer", "rmsprop", "['optimizer']"),
-    ("autoencoder.base.output_activation", "tanh", "['output_activation']"),
-    ("autoencoder.base.schedule", "cosine", "'schedule' was unexpected"),
-    ("classifier.initialisations", ["scratch", "imagenet"], "['initialisations']"),
-    ("autoencoder.sweeps.lr", [], "['sweeps']['lr']"),
-    ("seeds", [], "['seeds']"),
-    (
-        "autoencoder.configurations",
-        [{"lr": 0.01}, {"lr": 0.01}],
-        "autoencoder.configurations[1]: expands to a configuration already in the grid",
-    ),
-    ("classifier.autoencoder", {"dropout": 0.4}, "is not in the autoencoder grid"),
-]
+    ("autoencoder.base.lr", -0.1,
+     schema("['autoencoder']['base']['lr']", "-0.1 is less than or equal to the minimum of 0")),
+    ("autoencoder.base.lr", 0,
+     schema("['autoencoder']['base']['lr']", "0 is less than or equal to the minimum of 0")),
+    ("classifier.base.lr", "fast",
+     schema("['classifier']['base']['lr']", "'fast' is not of type 'number'")),
+    ("autoencoder.base.dropout", 1.0,
+     schema("['autoencoder']['base']['dropout']",
+            "1.0 is greater than or equal to the maximum of 1")),
+    ("classifier.base.dropout", -0.2,
+     schema("['classifier']['base']['dropout']", "-0.2 is less than the minimum of 0")),
+    ("autoencoder.base.latent", 0,
+     schema("['autoencoder']['base']['latent']", "0 is less than the minimum of 1")),
+    ("autoencoder.base.batch_size", 0,
+     schema("['autoencoder']['base']['batch_size']",
+            "0 is not valid under any of the given schemas")),
+    ("autoencoder.base.batch_size", 60_000,
+     ("Invalid config: autoencoder batch_size 60000 is larger than the training set "
+      "(240 images)",)),
+    ("classifier.base.epochs", 0,
+     schema("['classifier']['base']['epochs']", "0 is less than the minimum of 1")),
+    ("autoencoder.base.architecture", "resnet",
+     schema("['autoencoder']['base']['architecture']",
+            "'resnet' is not one of ['conv', 'conv_bn', 'conv_deep', 'mlp']")),
+    ("autoencoder.base.optimizer", "rmsprop",
+     schema("['autoencoder']['base']['optimizer']", "'rmsprop' is not one of ['adam', 'sgd']")),
+    ("autoencoder.base.output_activation", "tanh",
+     schema("['autoencoder']['base']['output_activation']",
+            "'tanh' is not one of ['sigmoid', 'relu']")),
+    ("autoencoder.base.schedule", "cosine",
+     schema("['autoencoder']['base']",
+            "Additional properties are not allowed ('schedule' was unexpected)")),
+    ("classifier.initialisations", ["scratch", "imagenet"],
+     schema("['classifier']['initialisations'][1]",
+            "'imagenet' is not one of ['scratch', 'frozen', 'finetune']")),
+    ("autoencoder.sweeps.lr", [],
+     schema("['autoencoder']['sweeps']['lr']", "[] should be non-empty")),
+    ("seeds", [], schema("['seeds']", "[] should be non-empty")),
+    ("autoencoder.configurations", [{"lr": 0.01}, {"lr": 0.01}],
+     ("Invalid config: autoencoder.configurations[1]: expands to a configuration already in "
+      "the grid",)),
+    ("classifier.autoencoder", {"dropout": 0.4},
+     ("Invalid config: classifier (frozen, latent 16): its autoencoder {",
+      "'dropout': 0.4,",
+      "is not in the autoencoder grid; add it to autoencoder.sweeps or "
+      "autoencoder.configurations, or change classifier.autoencoder")),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    "key, value, message", CONFIG_CASES, ids=[c[0] + "=" + repr(c[1]) for c in CONFIG_CASES]
+    "key, value, expected", CONFIG_CASES, ids=[c[0] + "=" + repr(c[1]) for c in CONFIG_CASES]
 )
-def test_bad_config_fails_before_any_job(setup, key, value, message):
+def test_bad_config_fails_before_any_model_trains(setup, key, value, expected):
+    """A real run (no --dry-run) of the whole workflow: it stops while parsing the
+    config, so no job starts and nothing is written."""
     workflow, config, root = setup
     bad = set_key(copy.deepcopy(config), key, value)
-    result = run(workflow, write_config(root / "bad.yaml", bad), "--dry-run", check=False)
+    result = run(workflow, write_config(root / "bad.yaml", bad), check=False, timeout=120)
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert message in output, output[-2000:]
-    assert not (workflow / "results").exists()
+    for text in expected:
+        assert text in output, output[-3000:]
+    assert "Job stats:" not in output and "rule train_" not in output  # no job was planned
+    for folder in ("results", "resources", "logs"):
+        assert not (workflow / folder).exists(), folder
+    assert list(workflow.rglob("*.pt")) == [] and list(workflow.rglob("*.parquet")) == []
 
 
 def data_case(root, name):
@@ -120,6 +157,7 @@ def test_bad_data_fails_with_the_file_named(setup, case, message, failing_rule):
     )
     logs = "".join(p.read_text() for p in (work / "logs" / "data").glob("*.log"))
     assert result.returncode != 0
+    assert f"Error in rule {failing_rule}:" in result.stdout + result.stderr, result.stderr[-3000:]
     assert message in logs, logs[-3000:]
     assert "train-images-idx3-ubyte.gz" in logs
     if case == "unreachable":  # every source tried is named

@@ -3,12 +3,12 @@ report opened in headless Chromium."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import require
 from workflow_helpers import copy_workflow, run
 
 pytestmark = [pytest.mark.workflow, pytest.mark.realdata]
@@ -17,16 +17,9 @@ DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def _require(condition: bool, why: str):
-    if not condition:
-        if os.environ.get("CI"):
-            pytest.fail(f"{why} (CI must install it: see .ci/run)")
-        pytest.skip(why)
-
-
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    _require(DEBIAN_DATA.is_dir(), "apt-get install dataset-fashion-mnist")
+    require(DEBIAN_DATA.is_dir(), "apt-get install dataset-fashion-mnist")
     workflow = copy_workflow(tmp_path_factory.mktemp("quick") / "wf")
     run(workflow, workflow / "config" / "quick.yaml")
     return workflow
@@ -48,7 +41,7 @@ def test_quick_config_on_real_data(quick_run):
 
 
 def test_report_renders_every_figure_in_chromium(quick_run):
-    _require(Path(CHROMIUM).exists(), "apt-get install chromium")
+    require(Path(CHROMIUM).exists(), "apt-get install chromium")
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     page_path = quick_run / "results" / "report.html"
     figures = list((quick_run / "results" / "figures").glob("*.png"))

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import require
 from workflow_helpers import command, copy_workflow, environment
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
@@ -36,13 +37,6 @@ SUBMITTED = re.compile(
 )
 
 
-def _require(condition: bool, why: str):
-    if not condition:
-        if os.environ.get("CI"):
-            pytest.fail(f"{why} (CI must install it: see .ci/run)")
-        pytest.skip(why)
-
-
 def _tail(path: Path, chars: int = 4000) -> str:
     try:
         return path.read_text(errors="replace")[-chars:]
@@ -53,15 +47,15 @@ def _tail(path: Path, chars: int = 4000) -> str:
 @pytest.fixture(scope="module")
 def slurm_cluster():
     """A running one-node SLURM: yields the environment its clients need."""
-    _require(
+    require(
         shutil.which("sbatch") is not None, "apt-get install slurmctld slurmd slurm-client munge"
     )
-    _require(
+    require(
         importlib.util.find_spec("snakemake_executor_plugin_slurm") is not None,
         'pip install -e ".[cluster]" (snakemake-executor-plugin-slurm)',
     )
-    _require(os.geteuid() == 0, "starting munged and slurmd needs root")
-    _require(DEBIAN_DATA.is_dir(), "apt-get install dataset-fashion-mnist")
+    require(os.geteuid() == 0, "starting munged and slurmd needs root")
+    require(DEBIAN_DATA.is_dir(), "apt-get install dataset-fashion-mnist")
     # A short path: munged's socket lives in it (a Unix socket path is limited to 108 bytes).
     state = Path(tempfile.mkdtemp(prefix="aeflow-slurm."))
     try:

@@ -95,7 +95,7 @@ def test_verdict_not_settled_when_interval_spans_zero_or_one_seed():
         table([0.9], [0.8]), "initialisation", "scratch", "frozen", "test_accuracy"
     )
     assert stats.verdict(one, "positive") == "not settled (fewer than 2 seeds)"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="claim must be 'positive' or 'negative', got 'bigger'"):
         stats.verdict(one, "bigger")
 
 
@@ -128,3 +128,25 @@ def test_initialisation_verdicts_on_a_table_with_a_known_answer():
     assert out.loc["the question", "verdict"] == "holds"
     only_scratch = stats.initialisation_verdicts(pd.DataFrame(rows), {"scratch": "scratch-x"})
     assert only_scratch.empty
+
+
+@pytest.mark.parametrize(
+    "low, high, positive, negative",
+    [
+        # an endpoint exactly at 0 is inside the interval: a zero difference is possible,
+        # so neither direction is settled, whichever side the rest of the interval is on
+        (0.0, 0.02, "not settled", "not settled"),
+        (-0.02, 0.0, "not settled", "not settled"),
+        (-0.0, 0.02, "not settled", "not settled"),
+        (0.0, 0.0, "not settled", "not settled"),
+        # just off 0, the whole interval is on one side
+        (1e-12, 0.02, "holds", "contradicted"),
+        (-0.02, -1e-12, "contradicted", "holds"),
+    ],
+)
+def test_verdict_at_an_interval_endpoint_of_exactly_zero(low, high, positive, negative):
+    diff = stats.Estimate(mean=(low + high) / 2, sd=0.01, n=3, low=low, high=high)
+    assert stats.verdict(diff, "positive").startswith(positive)
+    assert stats.verdict(diff, "negative").startswith(negative)
+    if positive == "not settled":
+        assert stats.verdict(diff, "positive") == "not settled (the interval includes 0)"

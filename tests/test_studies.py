@@ -199,3 +199,56 @@ def test_parsing_the_workflow_imports_neither_torch_nor_pandas():
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- `better: lower` on autoencoder metrics (the direction of most real claims) ---------
+
+AE_ONLY = {
+    "autoencoder": {"sweeps": {"dropout": [0.0, 0.2]}},
+    "claims": [
+        {"claim": "dropout 0 reconstructs better", "source": "seed 004", "model": "autoencoder",
+         "a": {"dropout": 0.0}, "b": {}, "metric": "test_mse", "better": "lower"},
+    ],
+}  # fmt: skip
+
+
+def ae_study():
+    found, ae, _ = expanded({"ae": AE_ONLY})
+    s = found["ae"]
+    assert s["classifiers"] == {}  # the classifier table is empty: only autoencoders count
+    ids = {ae[i]["dropout"]: i for i in s["autoencoders"]}
+    return s, ids[0.0], ids[0.2]
+
+
+@pytest.mark.parametrize(
+    "dropout0, base, verdict, measured, than_base",
+    [
+        # a − b = −0.010, −0.011, −0.012: lower on every seed; sd 0.001, half 4.303·0.001/√3
+        ([0.020, 0.021, 0.019], [0.030, 0.032, 0.031], "holds",
+         "-0.01100 [-0.01348, -0.00852] (n=3)", "better"),
+        # a − b = +0.010, +0.009, +0.011: higher MSE on every seed, the claim is wrong
+        ([0.040, 0.041, 0.042], [0.030, 0.032, 0.031], "contradicted",
+         "0.01000 [0.00752, 0.01248] (n=3)", "worse"),
+        # a − b = +0.005, −0.006, +0.001: mean 0, sd √(31e-6), the interval spans 0
+        ([0.035, 0.026, 0.032], [0.030, 0.032, 0.031], "not settled (the interval includes 0)",
+         "0.00000 [-0.01383, 0.01383] (n=3)", "not settled"),
+        # a − b = 0 on every seed: the interval is [0, 0], both endpoints exactly 0
+        ([0.030, 0.032, 0.031], [0.030, 0.032, 0.031], "not settled (the interval includes 0)",
+         "0.00000 [0.00000, 0.00000] (n=3)", "not settled"),
+    ],
+)  # fmt: skip
+def test_lower_is_better_claim_on_autoencoders(dropout0, base, verdict, measured, than_base):
+    s, a, b = ae_study()
+    table = metrics_table({a: dropout0, b: base}, "test_mse")
+    clf = table.iloc[0:0]
+    out = studies.claim_verdicts(s, table, clf)
+    assert list(out["verdict"]) == [verdict]
+    assert out["measured"][0] == f"test_mse: (dropout=0.0) − (base) = {measured}"
+    assert list(out["source"]) == ["seed 004"]
+    # the base comparison uses the same direction: lower test MSE is better
+    diff = studies.differences_from_base(s, table, clf)
+    assert list(diff["configuration"]) == ["dropout=0.0"]
+    assert list(diff["than the base"]) == [than_base]
+    assert diff["difference from base"][0] == f"test_mse: {measured}"
+    ((heading, _),) = studies.summary_tables(s, table, clf)
+    assert heading == "Autoencoders"

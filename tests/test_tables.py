@@ -3,6 +3,7 @@ import os
 import stat
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 import torch
 
@@ -191,14 +192,14 @@ def test_write_parquet_round_trip_and_mode(tmp_path, umask_022):
 def test_write_parquet_failure_leaves_nothing(tmp_path):
     bad = pd.DataFrame({"x": [1, "two", object()]})  # not representable in parquet
     path = tmp_path / "bad.parquet"
-    with pytest.raises(Exception):  # noqa: B017 - whichever pyarrow error
+    with pytest.raises(pa.ArrowInvalid, match="Conversion failed for column x"):
         tables.write_parquet(bad, path)
     assert list(tmp_path.iterdir()) == []
     # an existing file is left as it was
     good = pd.DataFrame({"x": [1, 2]})
     tables.write_parquet(good, path)
     before = path.read_bytes()
-    with pytest.raises(Exception):  # noqa: B017
+    with pytest.raises(pa.ArrowInvalid, match="Conversion failed for column x"):
         tables.write_parquet(bad, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["bad.parquet"]
