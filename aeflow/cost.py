@@ -77,13 +77,13 @@ def wall_seconds(job_seconds: list[float], device: str, cores: int, gpus: int) -
 
 
 def duration_text(seconds: float) -> str:
-    """``"2 h 10 min"``, ``"12 min"``, ``"40 s"``."""
+    """``40s``, ``3m12s``, ``2h05m``."""
+    seconds = round(seconds)
     if seconds >= 3600:
-        hours, rest = divmod(round(seconds / 60), 60)
-        return f"{hours} h {rest:02d} min"
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     if seconds >= 60:
-        return f"{round(seconds / 60)} min"
-    return f"{round(seconds)} s"
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
 
 
 def plan_lines(
