@@ -88,12 +88,9 @@ def _walk(value, node, root, where, parent, key) -> None:
         integer = "number" not in types
         number = _as_number(value.strip(), integer)
         if number is None:
-            example = "30" if integer else "0.001 or 1.0e-3"
+            how = "digits only, e.g. 30" if integer else "a number, e.g. 0.001, 1e-3 or 1.0e-3"
             kind = "a whole number" if integer else "a number"
-            raise NumberError(
-                f"{_path(where)}: {value!r} is not {kind}; write it as {example} "
-                "(YAML reads 1e-3 as text, 1.0e-3 as a number; aeflow reads both)"
-            )
+            raise NumberError(f"{_path(where)}: {value!r} is not {kind}; write {how}")
         parent[key] = number
         return
     branches = [_resolve(b, root) for b in node.get("oneOf", []) + node.get("anyOf", [])]

@@ -39,7 +39,7 @@ def set_key(config, dotted, value):
 CONFIG_CASES = [
     ("autoencoder.base.lr", -0.1, "['lr']"),
     ("autoencoder.base.lr", 0, "['lr']"),
-    ("classifier.base.lr", "fast", "['lr']"),
+    ("classifier.base.lr", "fast", "classifier.base.lr: 'fast' is not a number; write a number"),
     ("autoencoder.base.dropout", 1.0, "['dropout']"),
     ("classifier.base.dropout", -0.2, "['dropout']"),
     ("autoencoder.base.latent", 0, "['latent']"),
