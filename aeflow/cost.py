@@ -12,6 +12,8 @@ scales them all: read the projection as an order of magnitude.
 
 from __future__ import annotations
 
+from aeflow.logs import duration_text
+
 JOB_START = 1.8  # seconds of start-up per training job (benchmarks/workflow_overhead.py)
 
 # One job with 2 threads on the project's 2-core CPU, fitted to benchmarks/study_cost.py's
@@ -49,6 +51,16 @@ def _batch(params: dict, n_train: int) -> int:
     return n_train if batch == "full" else min(int(batch), n_train)
 
 
+def mlp_weights(kind: str, params: dict) -> int:
+    """Weights of an mlp model (784-latent-784, or 784-latent-hidden…-10): its cost per
+    image grows with them, so the mlp rows of CPU_COST are per image and per weight."""
+    if kind == "autoencoder":
+        return 2 * 784 * params["latent"]
+    hidden = str(params.get("hidden", "")).split("-") if params.get("hidden") else []
+    sizes = [784, params["latent"], *map(int, hidden), 10]
+    return sum(a * b for a, b in zip(sizes, sizes[1:]))
+
+
 def epoch_seconds(kind: str, params: dict, n_train: int, n_val: int, device: str = "cpu") -> float:
     """Projected seconds of one epoch (training and validation) of one configuration."""
     batches = -(-n_train // _batch(params, n_train))
@@ -56,6 +68,9 @@ def epoch_seconds(kind: str, params: dict, n_train: int, n_val: int, device: str
         return batches * GPU_BATCH + n_val / 1000 * GPU_BATCH
     key = "frozen" if params.get("initialisation") == "frozen" else kind
     per_image, per_batch, per_validation = CPU_COST[(key, params["architecture"])]
+    if params["architecture"] == "mlp":
+        weights = mlp_weights(kind, params)
+        per_image, per_validation = per_image * weights, per_validation * weights
     return n_train * per_image + batches * per_batch + n_val * per_validation
 
 
@@ -74,16 +89,6 @@ def wall_seconds(job_seconds: list[float], device: str, cores: int, gpus: int) -
     if cores <= 1:
         return total * 1.49  # one thread against two (benchmarks/train_speed.py)
     return total / (SIDE_BY_SIDE * min(cores, max(1, len(job_seconds))))
-
-
-def duration_text(seconds: float) -> str:
-    """``40s``, ``3m12s``, ``2h05m``."""
-    seconds = round(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
 
 
 def plan_lines(

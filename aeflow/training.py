@@ -30,7 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from aeflow import files, optim
-from aeflow.cost import duration_text
+from aeflow.logs import duration_text
 from aeflow.memory import keep_freed_memory
 from aeflow.models import preferred_memory_format, set_memory_format
 

@@ -115,9 +115,13 @@ def constants(ae, clf, split, device):
         # train_only = n (a + b_ / batch): two equations, two unknowns
         per_batch = max(0.0, (times[small] - times[big]) / (slice_size / small - slice_size / big))
         per_image = max(0.0, (times[big] - per_batch * slice_size / big) / slice_size)
-        table[(key, architecture)] = (per_image, per_batch, validation / 1000)
+        per_validation = validation / 1000
+        if architecture == "mlp":  # per image and per weight
+            weights = cost.mlp_weights(kind, params)
+            per_image, per_validation = per_image / weights, per_validation / weights
+        table[(key, architecture)] = (per_image, per_batch, per_validation)
         print(f"    ({key!r}, {architecture!r}): ({per_image:.2e}, {per_batch:.2e}, "
-              f"{validation / 1000:.2e}),", flush=True)  # fmt: skip
+              f"{per_validation:.2e}),", flush=True)  # fmt: skip
     return table
 
 

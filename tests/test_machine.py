@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aeflow import cost, machine
+from aeflow import cost, logs, machine
 
 
 def fake_proc(tmp_path, gpus: int):
@@ -134,7 +134,7 @@ def test_wall_time_uses_the_cores_or_the_gpus():
     "seconds, text", [(40.4, "40s"), (12 * 60 + 9.6, "12m10s"), (2 * 3600 + 5 * 60 + 59, "2h05m")]
 )
 def test_duration_text(seconds, text):
-    assert cost.duration_text(seconds) == text
+    assert logs.duration_text(seconds) == text
 
 
 def test_plan_lines_count_the_trainings_left():
