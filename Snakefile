@@ -23,7 +23,6 @@ os.environ.update(
 
 from aeflow import schema as aeflow_schema
 
-
 # A --configfile given on the command line replaces config/config.yaml (instead of
 # being merged into it), so that its sweeps are the only sweeps.
 if not workflow.overwrite_configfiles:
@@ -33,7 +32,10 @@ if not workflow.overwrite_configfiles:
 
 # YAML reads 1e-3 as text: where the schema wants a number, it is read as one.
 try:
-    aeflow_schema.read_numbers(config, aeflow_schema.load(os.path.join(workflow.basedir, "config", "schema.yaml")))
+    aeflow_schema.read_numbers(
+        config,
+        aeflow_schema.load(os.path.join(workflow.basedir, "config", "schema.yaml")),
+    )
 except aeflow_schema.NumberError as err:
     raise WorkflowError(f"Invalid config: {err}")
 validate(config, "config/schema.yaml")
