@@ -4,10 +4,10 @@ workflow prints before its first job, and the shared parts of
 
 The projection multiplies, per configuration, the training images by a cost per image
 and per batch for its kind and architecture, adds validation and each job's start-up,
-and sums over configurations and seeds. The costs are constants measured by
-``benchmarks/study_cost.py`` on this project's 2-core CPU (one job with 2 threads); on a
-GPU they are a guess (no GPU was available to measure). A faster or slower machine
-scales them all: read the projection as an order of magnitude.
+and sums over configurations and seeds. The costs are constants measured on this
+project's 2-core CPU (one job with 2 threads, see CPU_COST); on a GPU they are a guess
+(no GPU was available to measure). A faster or slower machine scales them all: read
+the projection as an order of magnitude.
 """
 
 from __future__ import annotations
@@ -16,22 +16,29 @@ from aeflow.logs import duration_text
 
 JOB_START = 1.8  # seconds of start-up per training job (benchmarks/workflow_overhead.py)
 
-# One job with 2 threads on the project's 2-core CPU, fitted to benchmarks/study_cost.py's
-# per-configuration times: seconds per training image, seconds per batch, and seconds per
-# validation image, by kind and architecture (classifiers: encoder trained or frozen).
+# One job with 2 threads on the project's 2-core CPU: seconds per training image, per
+# batch and per validation image, by kind and architecture (classifiers: "frozen" when
+# their encoder does not train; mlp rows: per image and per weight, see mlp_weights).
+# From the per-epoch times benchmarks/study_cost.py and benchmarks/train_speed.py
+# measured (README, Performance): conv 4.6 + 0.25 s (autoencoder) and 3.0 + 0.1 s
+# (classifier) per 50 000 + 10 000 images, ~1 s frozen; conv_bn 64/96 ~18 s, 15 s
+# fine-tuned, 5 s frozen; conv_deep autoencoder ~28 s at batch 32 (its classifiers
+# scaled from it: encoder only); mlp 0.2-8 s, ~4e-11 s per image and weight. Those
+# measurements did not separate a per-batch cost (0 here); `benchmarks/study_cost.py
+# --constants` measures all three columns afresh.
 CPU_COST = {
     ("autoencoder", "conv"): (9.2e-5, 0.0, 2.5e-5),
-    ("autoencoder", "conv_bn"): (3.5e-4, 0.0, 1.0e-4),
-    ("autoencoder", "conv_deep"): (4.5e-4, 0.0, 1.5e-4),
-    ("autoencoder", "mlp"): (1.0e-5, 0.0, 3.0e-6),
+    ("autoencoder", "conv_bn"): (3.4e-4, 0.0, 1.0e-4),
+    ("autoencoder", "conv_deep"): (5.3e-4, 0.0, 1.5e-4),
+    ("autoencoder", "mlp"): (4.0e-11, 0.0, 1.3e-11),
     ("classifier", "conv"): (6.0e-5, 0.0, 1.0e-5),
-    ("classifier", "conv_bn"): (3.1e-4, 0.0, 5.0e-5),
-    ("classifier", "conv_deep"): (2.5e-4, 0.0, 5.0e-5),
-    ("classifier", "mlp"): (1.0e-5, 0.0, 2.0e-6),
-    ("frozen", "conv"): (2.0e-5, 0.0, 1.0e-5),
-    ("frozen", "conv_bn"): (1.0e-4, 0.0, 5.0e-5),
-    ("frozen", "conv_deep"): (1.0e-4, 0.0, 5.0e-5),
-    ("frozen", "mlp"): (4.0e-6, 0.0, 2.0e-6),
+    ("classifier", "conv_bn"): (3.0e-4, 0.0, 5.0e-5),
+    ("classifier", "conv_deep"): (2.6e-4, 0.0, 7.0e-5),
+    ("classifier", "mlp"): (4.0e-11, 0.0, 1.3e-11),
+    ("frozen", "conv"): (1.8e-5, 0.0, 1.0e-5),
+    ("frozen", "conv_bn"): (9.0e-5, 0.0, 5.0e-5),
+    ("frozen", "conv_deep"): (9.0e-5, 0.0, 7.0e-5),
+    ("frozen", "mlp"): (2.0e-11, 0.0, 1.3e-11),
 }
 GPU_BATCH = 7e-4  # s per batch on a GPU: these models are launch-bound there (a guess)
 # Training jobs side by side on a CPU, one thread each, against one job with 2 threads:

@@ -51,7 +51,9 @@ def _listed(visible: str, physical: int) -> int:
 
 
 def gpu_count(
-    environ: Mapping[str, str] = os.environ, proc: Path = NVIDIA_PROC, smi: str | None = "nvidia-smi"
+    environ: Mapping[str, str] = os.environ,
+    proc: Path = NVIDIA_PROC,
+    smi: str | None = "nvidia-smi",
 ) -> int:
     """The CUDA GPUs a process started here would see."""
     physical = physical_gpus(proc, smi)

@@ -124,7 +124,8 @@ def test_the_slurm_profile_asks_for_a_gpu_from_a_login_node_without_one(setup):
 def test_the_plan_comes_before_the_jobs(setup):
     workflow, config, root = setup
     output = dry_run(workflow, write_config(root / "auto.yaml", config), fake_gpus(root, 0))
-    plan = re.search(r"aeflow plan: (\d+) trainings \((\d+) autoencoder and (\d+) classifier", output)
+    counts = r"aeflow plan: (\d+) trainings \((\d+) autoencoder and (\d+) classifier"
+    plan = re.search(counts, output)
     assert plan, output[:2000]
     # 3 autoencoders (latent 8/16, sgd/adam around the base), 3 initialisations x 2 lrs
     assert plan.groups() == ("9", "3", "6")

@@ -120,6 +120,18 @@ def test_cost_model_orders_configurations_sensibly():
     assert 0 < gpu < conv
 
 
+def test_cost_per_batch_and_per_weight(monkeypatch):
+    monkeypatch.setitem(cost.CPU_COST, ("autoencoder", "conv"), (1e-4, 1e-2, 0.0))
+    at_100 = cost.epoch_seconds("autoencoder", AE, 1000, 0)
+    at_10 = cost.epoch_seconds("autoencoder", {**AE, "batch_size": 10}, 1000, 0)
+    assert at_100 == pytest.approx(0.1 + 10 * 0.01) and at_10 == pytest.approx(0.1 + 100 * 0.01)
+    mlp = {"architecture": "mlp", "latent": 128, "hidden": "64", "batch_size": 100}
+    assert cost.mlp_weights("classifier", mlp) == 784 * 128 + 128 * 64 + 64 * 10
+    assert cost.mlp_weights("autoencoder", {**mlp, "latent": 512}) == 2 * 784 * 512
+    wide = cost.epoch_seconds("classifier", {**mlp, "latent": 2000, "hidden": "1000"}, 1000, 0)
+    assert wide > 10 * cost.epoch_seconds("classifier", mlp, 1000, 0)
+
+
 def test_wall_time_uses_the_cores_or_the_gpus():
     jobs = [100.0] * 8
     one_core = cost.wall_seconds(jobs, "cpu", cores=1, gpus=0)

@@ -78,8 +78,8 @@ def test_numbers_already_read_are_unchanged():
         ("classifier: {sweeps: {lr: [1e-3, slow]}}", "classifier.sweeps.lr[1]: 'slow'", "0.001"),
         ("autoencoder: {base: {lr: nan}}", "autoencoder.base.lr: 'nan' is not a number", "1e-3"),
         ("autoencoder: {base: {lr: 1_0e-3}}", "autoencoder.base.lr: '1_0e-3'", "1e-3"),
-        ("autoencoder: {base: {epochs: 1.55e1}}", "autoencoder.base.epochs: '1.55e1'", "digits only"),
-        ("data: {subset: {train: many, validation: 1, test: 1}}", "data.subset.train", "digits only"),
+        ("autoencoder: {base: {epochs: 1.55e1}}", "base.epochs: '1.55e1'", "digits only"),
+        ("data: {subset: {train: many, validation: 1, test: 1}}", "subset.train", "digits only"),
     ],
 )
 def test_text_that_is_no_number_is_refused_with_how_to_write_it(text, where, hint):
