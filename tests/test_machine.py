@@ -90,16 +90,6 @@ def test_cuda_without_a_gpu_still_fails_when_the_job_starts(monkeypatch, tmp_pat
             pass
 
 
-def test_detection_imports_no_torch():
-    import subprocess
-    import sys
-
-    code = "import sys; from aeflow import machine, cost, schema; machine.gpu_count(); "
-    code += "print(sorted(m for m in ('torch', 'pandas') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
 AE = {"architecture": "conv", "batch_size": 100, "epochs": 30}
 CLF = {**AE, "initialisation": "scratch"}
 
