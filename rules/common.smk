@@ -221,8 +221,8 @@ def plan_lines():
         for kind, grid in models.items()
         for pattern in [getattr(rules, f"train_{kind}").output.model]
     }
-    try:
-        cores = workflow.cores
+    try:  # --cores, but no more than the machine has
+        cores = min(workflow.cores, os.cpu_count())
     except WorkflowError:  # no --cores (a dry run without the profile)
         cores = os.cpu_count()
     n_train, n_val = aeflow_cost.split_sizes(DATA)
