@@ -118,7 +118,9 @@ def plan_lines(
     counts = " and ".join(f"{len(jobs)} {kind}" for kind, jobs in trainings.items())
     if device == "cpu":
         where = f"cpu ({'no GPU visible' if gpus == 0 else 'device: cpu'}), "
-        where += f"training jobs side by side on {cores} cores"
+        where += "training jobs one at a time on 1 core" if cores == 1 else (
+            f"training jobs side by side on {cores} cores"
+        )
     else:
         where = f"cuda, one training job per GPU ({gpus} visible)"
         if gpus == 0:

@@ -160,6 +160,8 @@ def test_plan_lines_count_the_trainings_left():
     assert f"about {cost.duration_text(expected)} of training" in text
     done = {kind: [(p, True) for p, _ in jobs] for kind, jobs in trainings.items()}
     assert "about 0s" in "\n".join(cost.plan_lines(done, 50_000, 10_000, "cpu", 0, 4, "r"))
+    one = "\n".join(cost.plan_lines(trainings, 50_000, 10_000, "cpu", 0, 1, "r"))
+    assert "one at a time on 1 core" in one
     gpu = "\n".join(cost.plan_lines(trainings, 50_000, 10_000, "cuda", 2, 4, "r"))
     assert "one training job per GPU (2 visible)" in gpu
     missing = "\n".join(cost.plan_lines(trainings, 50_000, 10_000, "cuda", 0, 4, "r"))
