@@ -3,7 +3,6 @@
 import mimetypes
 import os
 import re
-import sys
 from pathlib import Path
 
 # Tables in `snakemake --report` are offered as parquet downloads, not as text.
