@@ -4,11 +4,24 @@
 # Report: snakemake --report report.html
 
 
+import os
+import sys
+
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
+# The workflow's own package is the one that runs: first on the import path of
+# this process and of every job (script jobs inherit the environment).
+sys.path.insert(0, workflow.basedir)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [workflow.basedir, *filter(None, [os.getenv("PYTHONPATH")])]
+    )
+)
+
+from aeflow import schema as aeflow_schema
 
 # config/config.yaml is the `configfile` of the default profile (profiles/default), so a
 # --configfile on the command line replaces it (command-line options override a
@@ -20,6 +33,14 @@ if not config:
     )
 
 
+# YAML reads 1e-3 as text: where the schema wants a number, it is read as one.
+try:
+    aeflow_schema.read_numbers(
+        config,
+        aeflow_schema.load(os.path.join(workflow.basedir, "config", "schema.yaml")),
+    )
+except aeflow_schema.NumberError as err:
+    raise WorkflowError(f"Invalid config: {err}")
 validate(config, "config/schema.yaml")
 
 
@@ -72,3 +93,9 @@ rule all:
     input:
         "results/report.html",
         TABLES,
+
+
+# The plan, once, before the DAG (not again in the jobs of a cluster run).
+if workflow.is_main_process:
+    for line in plan_lines():
+        logger.info(line)

@@ -24,3 +24,13 @@ def job_logger(path: str | Path, name: str = "aeflow"):
     logger.addHandler(handler)
     logger.propagate = False
     return logger.info
+
+
+def duration_text(seconds: float) -> str:
+    """``40s``, ``3m12s``, ``2h05m``."""
+    seconds = round(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"

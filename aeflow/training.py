@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from aeflow import files, optim
+from aeflow.logs import duration_text
 from aeflow.memory import keep_freed_memory
 from aeflow.metrics import batch_loss, eval_batch_size, evaluate_split
 from aeflow.models import preferred_memory_format, set_memory_format
@@ -297,7 +298,7 @@ def _train(
                 },
                 checkpoint,
             )
-        log(_epoch_line(epoch, epochs, rows, seconds))
+        log(_epoch_line(epoch, epochs, rows, seconds, state["seconds"] / epoch))
     if state["diverged_epoch"] is not None:
         log(f"diverged: training loss not finite at epoch {state['diverged_epoch']}; stopped")
     kept = state["epoch"]
@@ -323,11 +324,14 @@ def _train(
     }
 
 
-def _epoch_line(epoch, epochs, rows, seconds) -> str:
+def _epoch_line(epoch, epochs, rows, seconds, mean_seconds) -> str:
+    """``epoch 3/30 train_loss=… validation_loss=… eta=1m48s seconds=4.12``: the time
+    left (``eta``) from the mean epoch so far (early stopping can only shorten it)."""
     parts = [f"epoch {epoch}/{epochs}"]
     for split, metrics in rows.items():
         for metric, value in metrics.items():
             parts.append(f"{split}_{metric}={value:.5g}")
+    parts.append(f"eta={duration_text((epochs - epoch) * mean_seconds)}")
     parts.append(f"seconds={seconds:.2f}")
     return " ".join(parts)
 

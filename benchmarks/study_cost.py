@@ -5,10 +5,17 @@ epoch (plus validation), then multiplied by its epochs and the number of seeds.
     .venv/bin/python benchmarks/study_cost.py                          # config/config.yaml
     .venv/bin/python benchmarks/study_cost.py --configfile config/quick.yaml --images 1000
 
-Prints one row per configuration and a table per study, and the total over distinct
-configurations (a configuration shared by studies counts once). Early stopping can end a
-training sooner, so those rows are upper bounds; per-job start-up (about 1.8 s, see
+Prints one row per configuration (measured, and as aeflow/cost.py's constants project
+it) and a table per study, and the total over distinct configurations (a configuration
+shared by studies counts once). Early stopping can end a training sooner, so those rows
+are upper bounds; per-job start-up (aeflow.cost.JOB_START, see
 benchmarks/workflow_overhead.py) is added per training job.
+
+    .venv/bin/python benchmarks/study_cost.py --constants --images 1000
+
+instead times the first configuration of each kind and architecture at two batch sizes
+and prints the table of per-image and per-batch costs to paste into aeflow/cost.py
+(CPU_COST), which the plan printed before a run uses.
 """
 
 from __future__ import annotations
@@ -21,10 +28,10 @@ import pandas as pd
 import torch
 import yaml
 
-from aeflow import data, devices, grid, metrics, models, studies, training
+from aeflow import cost, data, devices, grid, metrics, models, studies, training
+from aeflow.cost import JOB_START
 
 ROOT = Path(__file__).resolve().parents[1]
-JOB_START = 1.8  # seconds of start-up per training job (benchmarks/workflow_overhead.py)
 
 
 def load_config(path: Path) -> dict:
@@ -53,6 +60,13 @@ def real_split(folder: Path, images: int) -> dict:
 def seconds_per_epoch(params, kind, split, device, n_train, n_val) -> float:
     """The second of two epochs of ``params`` over the slice, timed, scaled to ``n_train``
     images, plus validation of ``n_val`` images (timed on the 1 000 validation images)."""
+    train_only, validation = epoch_parts(params, kind, split, device)
+    return train_only * n_train / len(split["train_images"]) + validation * n_val / 1000
+
+
+def epoch_parts(params, kind, split, device) -> tuple[float, float]:
+    """Seconds of the second of two epochs over the slice, training only, and seconds of
+    validating the 1 000 validation images."""
     slice_size = len(split["train_images"])
     batch = min(params["batch_size"], slice_size)
     timed = {**params, "batch_size": batch, "epochs": 1, "patience": 0}
@@ -77,7 +91,38 @@ def seconds_per_epoch(params, kind, split, device, n_train, n_val) -> float:
     )  # fmt: skip
     validation = time.perf_counter() - started  # for 1 000 images
     train_only = second - validation  # an epoch's time includes its validation
-    return max(train_only, 0.0) * n_train / slice_size + validation * n_val / 1000
+    return max(train_only, 0.0), validation
+
+
+def constants(ae, clf, split, device):
+    """aeflow.cost.CPU_COST measured: per kind and architecture, the first configuration
+    timed at its batch size and at a quarter of it, fitted as a + b / batch per image."""
+    slice_size = len(split["train_images"])
+    first = {}
+    for kind, configurations in (("autoencoder", ae), ("classifier", clf)):
+        for params in configurations.values():
+            key = "frozen" if params.get("initialisation") == "frozen" else kind
+            first.setdefault((key, params["architecture"]), (kind, params))
+    table = {}
+    for (key, architecture), (kind, params) in sorted(first.items()):
+        batch = params["batch_size"]
+        big = min(slice_size if batch == "full" else int(batch), slice_size)
+        small = max(8, big // 4)
+        times = {}
+        for b in (big, small):
+            train_only, validation = epoch_parts({**params, "batch_size": b}, kind, split, device)
+            times[b] = train_only
+        # train_only = n (a + b_ / batch): two equations, two unknowns
+        per_batch = max(0.0, (times[small] - times[big]) / (slice_size / small - slice_size / big))
+        per_image = max(0.0, (times[big] - per_batch * slice_size / big) / slice_size)
+        per_validation = validation / 1000
+        if architecture == "mlp":  # per image and per weight
+            weights = cost.mlp_weights(kind, params)
+            per_image, per_validation = per_image / weights, per_validation / weights
+        table[(key, architecture)] = (per_image, per_batch, per_validation)
+        print(f"    ({key!r}, {architecture!r}): ({per_image:.2e}, {per_batch:.2e}, "
+              f"{per_validation:.2e}),", flush=True)  # fmt: skip
+    return table
 
 
 def main():
@@ -87,15 +132,12 @@ def main():
     parser.add_argument("--data", type=Path, default=Path("/usr/share/datasets/fashion-mnist"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--constants", action="store_true", help="print aeflow.cost.CPU_COST")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     config = load_config(args.configfile)
-    subset = config["data"].get("subset") or {}
-    n_train = (
-        subset.get("train") or config["data"]["train_images"] - config["data"]["validation_size"]
-    )
-    n_val = subset.get("validation") or config["data"]["validation_size"]
+    n_train, n_val = cost.split_sizes(config["data"])
     seeds = len(config["seeds"])
     ae = grid.autoencoder_grid(config["autoencoder"], train_size=n_train)
     ae_base = grid.canonical(
@@ -107,17 +149,23 @@ def main():
     clf.update(study_clf)
     split = real_split(args.data, args.images)
     device = devices.select_device(args.device)
+    if args.constants:
+        constants(ae, clf, split, device)
+        return
 
     rows = []
     for kind, configurations in (("autoencoder", ae), ("classifier", clf)):
         for model_id, params in configurations.items():
             epoch = seconds_per_epoch(params, kind, split, device, n_train, n_val)
             hours = seeds * (params["epochs"] * epoch + JOB_START) / 3600
+            projected = cost.epoch_seconds(kind, params, n_train, n_val, device.type)
             rows.append({"kind": kind, "model_id": model_id, "architecture": params["architecture"],
                          "batch_size": params["batch_size"], "epochs": params["epochs"],
-                         "s_per_epoch": epoch, "hours_all_seeds": hours})  # fmt: skip
+                         "s_per_epoch": epoch, "hours_all_seeds": hours,
+                         "projected_s_per_epoch": projected})  # fmt: skip
             print(f"{model_id:28s} {params['architecture']:10s} batch {params['batch_size']:>5} "
-                  f"{epoch:8.2f} s/epoch  {hours:6.2f} h for {seeds} seeds", flush=True)  # fmt: skip
+                  f"{epoch:8.2f} s/epoch  {hours:6.2f} h for {seeds} seeds "
+                  f"(aeflow.cost: {projected:.2f} s/epoch)", flush=True)  # fmt: skip
     table = pd.DataFrame(rows).set_index("model_id")
     print()
     per_study = []

@@ -16,7 +16,7 @@ rule train_autoencoder:
         "../envs/aeflow.yaml"
     threads: 2
     resources:
-        gpu=1,
+        gpu=TRAINING_GPU,
     params:
         hp=lambda w: AUTOENCODERS[w.ae],
         device=config["device"],

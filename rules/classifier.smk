@@ -15,7 +15,7 @@ rule train_classifier:
         "../envs/aeflow.yaml"
     threads: 2
     resources:
-        gpu=1,
+        gpu=TRAINING_GPU,
     params:
         hp=lambda w: CLASSIFIERS[w.clf],
         device=config["device"],

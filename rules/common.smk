@@ -3,25 +3,18 @@
 import mimetypes
 import os
 import re
-import sys
 from pathlib import Path
 
 # Tables in `snakemake --report` are offered as parquet downloads, not as text.
 mimetypes.add_type("application/vnd.apache.parquet", ".parquet")
 
-# The workflow's own package is the one that runs: first on the import path of
-# this process and of every job (script jobs inherit the environment).
-sys.path.insert(0, workflow.basedir)
-os.environ.update(
-    PYTHONPATH=os.pathsep.join(
-        [workflow.basedir, *filter(None, [os.getenv("PYTHONPATH")])]
-    )
-)
-
 from aeflow import codedeps as aeflow_codedeps
+from aeflow import cost as aeflow_cost
 from aeflow import grid as aeflow_grid
+from aeflow import machine as aeflow_machine
 from aeflow import studies as aeflow_studies
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 DATA = config["data"]
 DATASET = "results/data/fashion_mnist.pt"
@@ -31,10 +24,15 @@ AE_SWEEPS = list(config["autoencoder"].get("sweeps") or {})
 CLF_SWEEPS = list(config["classifier"].get("sweeps") or {})
 INITIALISATIONS = config["classifier"]["initialisations"]
 
+# Training jobs on the CPU ask for no GPU, so that --resources gpu=N limits only the
+# jobs that use one (read once, without torch; see aeflow/machine.py).
+GPUS = aeflow_machine.gpu_count()
+TRAINING_DEVICE = aeflow_machine.training_device(config["device"], GPUS)
+TRAINING_GPU = aeflow_machine.training_gpu_resource(config["device"], GPUS)
+
 
 def _train_size():
-    subset = DATA.get("subset") or {}
-    return subset.get("train") or DATA["train_images"] - DATA["validation_size"]
+    return aeflow_cost.split_sizes(DATA)[0]
 
 
 # The main grid, then the named studies around the same bases; a configuration in
@@ -224,3 +222,25 @@ def study_labels(name, kind):
         (f"{study['initialisations'][i]}: {label}" if several else label): i
         for i, label in study["classifiers"].items()
     }
+
+
+def plan_lines():
+    """What this run trains, where, and for about how long (printed before the first job)."""
+    models = {"autoencoder": AUTOENCODERS, "classifier": CLASSIFIERS}
+    trainings = {
+        kind: [
+            (params, Path(pattern.format(ae=i, clf=i, seed=seed)).exists())
+            for i, params in grid.items()
+            for seed in SEEDS
+        ]
+        for kind, grid in models.items()
+        for pattern in [getattr(rules, f"train_{kind}").output.model]
+    }
+    try:  # --cores, but no more than the machine has
+        cores = min(workflow.cores, os.cpu_count())
+    except WorkflowError:  # no --cores (a dry run without the profile)
+        cores = os.cpu_count()
+    n_train, n_val = aeflow_cost.split_sizes(DATA)
+    return aeflow_cost.plan_lines(
+        trainings, n_train, n_val, TRAINING_DEVICE, GPUS, cores, rules.report.output[0]
+    )

@@ -49,7 +49,8 @@ CONFIG_CASES = [
     ("autoencoder.base.lr", 0,
      schema("['autoencoder']['base']['lr']", "0 is less than or equal to the minimum of 0")),
     ("classifier.base.lr", "fast",
-     schema("['classifier']['base']['lr']", "'fast' is not of type 'number'")),
+     ("Invalid config: classifier.base.lr: 'fast' is not a number; write a number, "
+      "e.g. 0.001, 1e-3 or 1.0e-3",)),
     ("autoencoder.base.dropout", 1.0,
      schema("['autoencoder']['base']['dropout']",
             "1.0 is greater than or equal to the maximum of 1")),

@@ -190,11 +190,18 @@ def test_parsing_the_workflow_imports_neither_torch_nor_pandas():
     """rules/common.smk imports these modules on every Snakefile parse (every dry run,
     and on a cluster every job's own snakemake): torch and pandas would add ~1.7 s,
     scipy (report-time statistics) more."""
+    import re
     import subprocess
     import sys
+    from pathlib import Path
 
+    root = Path(__file__).resolve().parents[1]
+    parse_time = root.joinpath("Snakefile").read_text() + (root / "rules/common.smk").read_text()
+    modules = sorted(set(re.findall(r"^from aeflow import (\w+)", parse_time, re.MULTILINE)))
+    assert {"grid", "studies", "machine", "cost", "schema"} <= set(modules)
     code = (
-        "import sys; import aeflow; from aeflow import grid, studies; "
+        f"import sys; import aeflow; from aeflow import {', '.join(modules)}; "
+        f"machine.gpu_count(); "
         "print(sorted(m for m in ('torch', 'pandas', 'scipy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)

@@ -90,6 +90,19 @@ def test_result_shape(tiny_split):
     assert "validation_accuracy=" in lines[0]
 
 
+def test_epoch_lines_carry_the_time_left(tiny_split):
+    lines = []
+    training.fit_autoencoder({**AE_PARAMS, "epochs": 3}, tiny_split, 0, CPU, log=lines.append)
+    fields = [dict(f.split("=", 1) for f in line.split()[2:]) for line in lines]
+    seconds = [float(f["seconds"]) for f in fields]
+    # the mean epoch so far times the epochs left (seconds here, on 300 images)
+    for done, f in enumerate(fields, start=1):
+        left = (3 - done) * sum(seconds[:done]) / done
+        assert f["eta"].endswith("s") and abs(int(f["eta"][:-1]) - left) <= 1, lines
+    assert fields[-1]["eta"] == "0s"
+    assert lines[0].rsplit("seconds=", 1)[1] == f"{seconds[0]:.2f}"  # still the last field
+
+
 # --- evaluation --------------------------------------------------------------------------
 
 
