@@ -82,10 +82,10 @@ def test_training_device_and_gpu_resource(device, gpus, where, resource):
 
 def test_cuda_without_a_gpu_still_fails_when_the_job_starts(monkeypatch, tmp_path):
     torch = pytest.importorskip("torch")
-    from aeflow import devices, training
+    from aeflow import devices
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(training.TrainingError, match="'cuda' asked for, but CUDA is not available"):
+    with pytest.raises(devices.DeviceError, match="'cuda' asked for, but CUDA is not available"):
         with devices.job_device("cuda", tmp_path):
             pass
 
