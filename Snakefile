@@ -47,30 +47,6 @@ validate(config, "config/schema.yaml")
 include: "rules/common.smk"
 
 
-localrules:
-    all,
-    download,
-    prepare,
-    export_encoder,
-    evaluate_autoencoder,
-    evaluate_classifier,
-    tables,
-    plot_autoencoder_sweep,
-    plot_reconstructions,
-    plot_classifier_curves,
-    plot_classifier_sweep,
-    plot_confusion_matrices,
-    plot_test_accuracy,
-    plot_study_autoencoder_sweep,
-    plot_study_autoencoder_curves,
-    plot_study_reconstructions,
-    plot_study_classifier_sweep,
-    plot_study_classifier_curves,
-    plot_study_test_accuracy,
-    plot_study_confusion_matrices,
-    report,
-
-
 wildcard_constraints:
     seed=r"\d+",
     ae=r"[a-z_]+-[0-9a-f]{10}",
@@ -93,6 +69,7 @@ rule all:
     input:
         "results/report.html",
         TABLES,
+    localrule: True
 
 
 # The plan, once, before the DAG (not again in the jobs of a cluster run).

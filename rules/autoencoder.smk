@@ -35,6 +35,7 @@ rule export_encoder:
         "results/autoencoder/{ae}/seed{seed}/encoder.pt",
     log:
         "logs/autoencoder/{ae}/seed{seed}/export.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     script:

@@ -10,6 +10,7 @@ rule download:
         "logs/data/download_{file}.log",
     wildcard_constraints:
         file="|".join(IDX_FILES),
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -27,6 +28,7 @@ rule prepare:
         DATASET,
     log:
         "logs/data/prepare.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:

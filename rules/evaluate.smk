@@ -11,6 +11,7 @@ rule evaluate_autoencoder:
         reconstructions="results/autoencoder/{ae}/seed{seed}/reconstructions.pt",
     log:
         "logs/autoencoder/{ae}/seed{seed}/evaluate.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -31,6 +32,7 @@ rule evaluate_classifier:
         confusion="results/classifier/{clf}/seed{seed}/confusion.parquet",
     log:
         "logs/classifier/{clf}/seed{seed}/evaluate.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -91,6 +93,7 @@ rule tables:
         ),
     log:
         "logs/tables.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     script:

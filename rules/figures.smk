@@ -16,6 +16,7 @@ rule plot_autoencoder_sweep:
         "logs/figures/autoencoder_{param}.log",
     wildcard_constraints:
         param="|".join(AE_SWEEPS) or "none",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -42,6 +43,7 @@ rule plot_reconstructions:
         ),
     log:
         "logs/figures/reconstructions.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -65,6 +67,7 @@ rule plot_classifier_curves:
         ),
     log:
         "logs/figures/classifier_curves.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -88,6 +91,7 @@ rule plot_classifier_sweep:
         "logs/figures/classifier_{init}_{param}.log",
     wildcard_constraints:
         param="|".join(CLF_SWEEPS) or "none",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -110,6 +114,7 @@ rule plot_confusion_matrices:
         ),
     log:
         "logs/figures/confusion_matrices.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -131,6 +136,7 @@ rule plot_test_accuracy:
         ),
     log:
         "logs/figures/test_accuracy.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:

@@ -16,6 +16,7 @@ rule report:
         ),
     log:
         "logs/report.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:

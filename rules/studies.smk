@@ -17,6 +17,7 @@ rule plot_study_autoencoder_sweep:
         "logs/figures/studies/{study}/ae_sweep_{param}.log",
     wildcard_constraints:
         param="|".join(aeflow_grid.AUTOENCODER_KEYS),
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -40,6 +41,7 @@ rule plot_study_autoencoder_curves:
         ),
     log:
         "logs/figures/studies/{study}/ae_curves.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -66,6 +68,7 @@ rule plot_study_reconstructions:
         ),
     log:
         "logs/figures/studies/{study}/reconstructions.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -90,6 +93,7 @@ rule plot_study_classifier_sweep:
         "logs/figures/studies/{study}/clf_sweep_{init}_{param}.log",
     wildcard_constraints:
         param="|".join(aeflow_grid.CLASSIFIER_KEYS),
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -116,6 +120,7 @@ rule plot_study_classifier_curves:
         ),
     log:
         "logs/figures/studies/{study}/clf_curves.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -138,6 +143,7 @@ rule plot_study_test_accuracy:
         ),
     log:
         "logs/figures/studies/{study}/test_accuracy.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
@@ -161,6 +167,7 @@ rule plot_study_confusion_matrices:
         ),
     log:
         "logs/figures/studies/{study}/confusion_matrices.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:
