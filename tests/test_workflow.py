@@ -190,32 +190,6 @@ def test_adding_a_configuration_runs_only_its_jobs(finished):
     assert "train_classifier" not in jobs and "export_encoder" not in jobs
 
 
-@pytest.mark.parametrize(
-    "module, expected, unexpected",
-    [
-        ("training", {"train_autoencoder": 3, "train_classifier": 6}, {"prepare"}),
-        (
-            "plots",
-            {"plot_test_accuracy": 1, "report": 1},
-            {"train_autoencoder", "train_classifier", "tables"},
-        ),
-    ],
-)
-def test_code_change_reruns_the_rules_that_use_it(finished, module, expected, unexpected):
-    workflow, _, root = finished
-    path = workflow / "aeflow" / f"{module}.py"
-    original = path.read_text()
-    path.write_text(original + "\n# an edit\n")
-    try:
-        jobs = planned(workflow, root / "tiny.yaml")
-    finally:
-        path.write_text(original)
-    for rule, count in expected.items():
-        assert jobs.get(rule) == count, jobs
-    assert not unexpected & set(jobs), jobs
-    assert planned(workflow, root / "tiny.yaml") == {}  # same content again: nothing to do
-
-
 def test_snakemake_report_has_every_figure_and_table(finished):
     workflow, _, root = finished
     out = root / "snakemake-report.zip"
