@@ -19,9 +19,11 @@ from workflow_helpers import (
     REPO,
     WORKFLOW_PARTS,
     copy_workflow,
+    dry_run_jobs,
     finished_run,
     planned,
     planned_jobs,
+    with_downstream,
     write_config,
 )
 
@@ -177,19 +179,36 @@ def test_every_study_has_its_figures_and_report_section(finished):
         assert section.count("<img") == len(list((folder / name).iterdir()))
 
 
-def test_editing_a_claim_reruns_only_the_report(finished):
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda c: c["studies"]["mlp"]["claims"][0].update(claim="mini-batches win"),
+        lambda c: c["studies"]["mlp"].update(title="Feed-forward classifiers, retitled"),
+        lambda c: c["studies"]["models"].update(note="Another note."),
+    ],
+    ids=["claim", "title", "note"],
+)
+def test_editing_a_claim_title_or_note_reruns_only_the_report(finished, edit):
+    workflow, config, root = finished
+    changed = copy.deepcopy(config)
+    edit(changed)
+    jobs = planned_jobs(workflow, write_config(root / "edited.yaml", changed))
+    assert jobs == {("report", "results/report.html"), ("all", "")}
+
+
+def test_a_configuration_added_to_a_study_runs_its_jobs_and_the_aggregates(finished):
     workflow, config, root = finished
     assert planned(workflow, root / "studies.yaml") == {}
-    changed = copy.deepcopy(config)
-    changed["studies"]["mlp"]["claims"][0]["claim"] = "mini-batches win"
-    assert planned(workflow, write_config(root / "claim.yaml", changed)) == {
-        "report": 1, "all": 1,
-    }  # fmt: skip
     added = copy.deepcopy(config)
     added["studies"]["mlp"]["classifier"]["configurations"].append({"momentum": 0.9})
-    jobs = planned(workflow, write_config(root / "added.yaml", added))
-    assert jobs["train_classifier"] == 2 and jobs["evaluate_classifier"] == 2
-    assert "train_autoencoder" not in jobs
+    added_file = write_config(root / "added.yaml", added)
+    jobs = planned_jobs(workflow, added_file)
+    old = dry_run_jobs(workflow, root / "studies.yaml", "--forceall")
+    new = dry_run_jobs(workflow, added_file, "--forceall")
+    assert jobs == with_downstream(new, set(new) - set(old))
+    rules = [rule for rule, _ in jobs]
+    assert rules.count("train_classifier") == 2 and rules.count("evaluate_classifier") == 2
+    assert "train_autoencoder" not in rules
 
 
 # What reruns after a code edit, computed here independently of the workflow's own

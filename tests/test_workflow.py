@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -16,10 +17,13 @@ from conftest import require
 from workflow_helpers import (
     REPO,
     copy_workflow,
+    dry_run_jobs,
     finished_run,
     planned,
+    planned_jobs,
     run,
     snakemake_bin,
+    with_downstream,
     write_config,
 )
 
@@ -170,24 +174,37 @@ def test_nothing_reruns_after_a_finished_run(finished):
     assert planned(workflow, root / "tiny.yaml") == {}
 
 
+def expected_after_config_edit(workflow, before, after):
+    """What an edit of the config should rerun, derived from the two configs' full job
+    graphs: the jobs that did not exist before, and everything downstream of them."""
+    old = dry_run_jobs(workflow, before, "--forceall")
+    new = dry_run_jobs(workflow, after, "--forceall")
+    return with_downstream(new, set(new) - set(old))
+
+
 def test_changing_one_hyperparameter_reruns_only_that_configuration(finished):
     workflow, config, root = finished
     changed = copy.deepcopy(config)
     changed["classifier"]["sweeps"]["lr"] = [0.01, 0.02]
-    jobs = planned(workflow, write_config(root / "changed.yaml", changed))
-    assert jobs["train_classifier"] == 3  # lr 0.02 (instead of 1e6) for each initialisation
-    assert jobs["evaluate_classifier"] == 3
-    assert "train_autoencoder" not in jobs and "prepare" not in jobs
-    assert jobs["tables"] == 1 and jobs["report"] == 1
+    changed_file = write_config(root / "changed.yaml", changed)
+    jobs = planned_jobs(workflow, changed_file)
+    assert jobs == expected_after_config_edit(workflow, root / "tiny.yaml", changed_file)
+    rules = Counter(rule for rule, _ in jobs)
+    assert rules["train_classifier"] == 3  # lr 0.02 (instead of 1e6) for each initialisation
+    assert rules["evaluate_classifier"] == 3 and rules["tables"] == 1 and rules["report"] == 1
+    assert not {"train_autoencoder", "export_encoder", "evaluate_autoencoder", "prepare"} & set(rules)
 
 
 def test_adding_a_configuration_runs_only_its_jobs(finished):
     workflow, config, root = finished
     added = copy.deepcopy(config)
     added["autoencoder"]["configurations"] = [{"dropout": 0.5}]
-    jobs = planned(workflow, write_config(root / "added.yaml", added))
-    assert jobs["train_autoencoder"] == 1 and jobs["evaluate_autoencoder"] == 1
-    assert "train_classifier" not in jobs and "export_encoder" not in jobs
+    added_file = write_config(root / "added.yaml", added)
+    jobs = planned_jobs(workflow, added_file)
+    assert jobs == expected_after_config_edit(workflow, root / "tiny.yaml", added_file)
+    rules = Counter(rule for rule, _ in jobs)
+    assert rules["train_autoencoder"] == 1 and rules["evaluate_autoencoder"] == 1
+    assert not {"train_classifier", "export_encoder", "prepare"} & set(rules)
 
 
 def test_snakemake_report_has_every_figure_and_table(finished):

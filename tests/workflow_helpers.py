@@ -88,14 +88,33 @@ def finished_run(root: Path, make_config, name: str, n_train: int, n_test: int):
     return workflow, config, root
 
 
-def planned_jobs(workflow: Path, configfile: Path, *args: str) -> set[tuple[str, str]]:
-    """Jobs a dry run would execute, each as (rule, its outputs; "" for none): the
-    exact plan, where ``planned`` counts jobs by rule."""
+def dry_run_jobs(workflow: Path, configfile: Path, *args: str) -> dict[tuple[str, str], set[str]]:
+    """Jobs a dry run would execute: {(rule, its outputs; "" for none): its input files}."""
     result = run(workflow, configfile, "--dry-run", *args)
-    jobs = set()
+    jobs = {}
     for block in re.split(r"^(?=(?:local)?rule \w+:$)", result.stdout + result.stderr,
                           flags=re.MULTILINE)[1:]:  # fmt: skip
         rule = re.match(r"(?:local)?rule (\w+):", block).group(1)
         output = re.search(r"^    output: (.*)$", block, re.MULTILINE)
-        jobs.add((rule, output.group(1).strip() if output else ""))
+        inputs = re.search(r"^    input: (.*)$", block, re.MULTILINE)
+        key = (rule, output.group(1).strip() if output else "")
+        jobs[key] = set(inputs.group(1).split(", ")) if inputs else set()
     return jobs
+
+
+def planned_jobs(workflow: Path, configfile: Path, *args: str) -> set[tuple[str, str]]:
+    """The exact plan of a dry run: each job as (rule, its outputs), where ``planned``
+    counts jobs by rule."""
+    return set(dry_run_jobs(workflow, configfile, *args))
+
+
+def with_downstream(graph: dict[tuple[str, str], set[str]], jobs: set) -> set:
+    """``jobs`` and every job of ``graph`` (from ``dry_run_jobs(..., "--forceall")``)
+    that reads, directly or not, an output of one of them."""
+    out = set(jobs)
+    while True:
+        made = {f for _, outputs in out for f in outputs.split(", ") if f}
+        more = {job for job, inputs in graph.items() if job not in out and inputs & made}
+        if not more:
+            return out
+        out |= more
