@@ -41,6 +41,7 @@ CLASSIFIER_KEYS = (
     "pooling",
     "hidden",
     "dropout",
+    "dropout_at",
     "optimizer",
     "lr",
     "batch_size",
@@ -58,7 +59,13 @@ DEFAULTS = {
     "lr_epochs": 1,
     "lr_gamma": 1.0,
     "patience": 0,
+    "dropout_at": "hidden",
 }
+# Keys added after ids were published: at their default they stay out of the id (and only
+# there), so that adding them changed no existing configuration's id.
+ID_SILENT_DEFAULTS = {"dropout_at": DEFAULTS["dropout_at"]}
+# ``hidden: none``: a classifier head without hidden layers, Linear(latent, 10).
+NO_HIDDEN = "none"
 # Keys that shape an encoder: a pretrained encoder fits a classifier when these agree.
 ENCODER_KEYS = ("architecture", "latent", "channels", "pooling")
 # Layer widths: 128, "128-64" or [128, 64] in the config, "128-64" in ids and tables.
@@ -72,7 +79,10 @@ class GridError(ValueError):
 
 
 def widths_text(key: str, value) -> str:
-    """128 → "128"; [128, 64] or "128-64" → "128-64"; anything else is a GridError."""
+    """128 → "128"; [128, 64] or "128-64" → "128-64"; ``hidden: none`` stays "none";
+    anything else is a GridError."""
+    if key == "hidden" and value == NO_HIDDEN:
+        return NO_HIDDEN
     if isinstance(value, bool):
         parts = None
     elif isinstance(value, int):
@@ -85,7 +95,8 @@ def widths_text(key: str, value) -> str:
         parts = None
     if not parts or any(v is None or v < 1 for v in parts):
         raise GridError(
-            f"{key}: expected layer widths like 128, 128-64 or [128, 64], got {value!r}"
+            f"{key}: expected layer widths like 128, 128-64 or [128, 64]"
+            f"{' (or none)' if key == 'hidden' else ''}, got {value!r}"
         )
     return "-".join(str(v) for v in parts)
 
@@ -115,7 +126,10 @@ def canonical(params: dict, train_size: int | None = None) -> dict:
 
 def config_id(prefix: str, params: dict) -> str:
     """Stable identifier: ``<prefix>-<10 hex digits of sha1(canonical json)>``."""
-    text = json.dumps(canonical(params), sort_keys=True, separators=(",", ":"))
+    shown = {
+        k: v for k, v in canonical(params).items() if ID_SILENT_DEFAULTS.get(k, object()) != v
+    }
+    text = json.dumps(shown, sort_keys=True, separators=(",", ":"))
     return f"{prefix}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 
 
