@@ -31,6 +31,7 @@ AUTOENCODER_KEYS = (
     "lr",
     "batch_size",
     "output_activation",
+    "decoder_batch_norm",
     "epochs",
     *TRAINING_KEYS,
 )
@@ -60,10 +61,15 @@ DEFAULTS = {
     "lr_gamma": 1.0,
     "patience": 0,
     "dropout_at": "hidden",
+    "decoder_batch_norm": True,
 }
 # Keys added after ids were published: at their default they stay out of the id (and only
 # there), so that adding them changed no existing configuration's id.
-ID_SILENT_DEFAULTS = {"dropout_at": DEFAULTS["dropout_at"]}
+ID_SILENT_DEFAULTS = {
+    k: DEFAULTS[k] for k in ("dropout_at", "decoder_batch_norm")
+}
+# Keys that only some architectures have: any other given them is an error.
+ARCHITECTURE_ONLY = {"decoder_batch_norm": ("conv_bn",)}
 # ``hidden: none``: a classifier head without hidden layers, Linear(latent, 10).
 NO_HIDDEN = "none"
 # Keys that shape an encoder: a pretrained encoder fits a classifier when these agree.
@@ -191,6 +197,13 @@ def autoencoder_grid(
     """``config['autoencoder']`` → {id: hyperparameters}."""
     base = base_params(cfg["base"], AUTOENCODER_KEYS, f"{where}.base")
     grid = expand(base, cfg.get("sweeps"), cfg.get("configurations"), where, train_size)
+    for params in grid:
+        for key, archs in ARCHITECTURE_ONLY.items():
+            if params[key] != DEFAULTS[key] and params["architecture"] not in archs:
+                raise GridError(
+                    f"{where}: {key}: {params[key]!r} applies to architecture "
+                    f"{', '.join(archs)} only, not {params['architecture']!r}"
+                )
     return {config_id(p["architecture"], p): p for p in grid}
 
 

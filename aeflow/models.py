@@ -262,8 +262,20 @@ class ConvBNEncoder(ConvEncoder):
 
 
 class ConvBNDecoder(ConvDecoder):
-    def __init__(self, latent=64, dropout=0.0, output_activation="sigmoid", channels=(64, 96), **_):
-        super().__init__(latent, dropout, output_activation, channels, batch_norm=True)
+    """:class:`ConvDecoder` with batch norm after its first transposed convolution, unless
+    ``batch_norm=False``: seed 004 adds batch norm "antes de las capas de pooling", which
+    only its encoder has (``decoder_batch_norm: false`` in the config)."""
+
+    def __init__(
+        self,
+        latent=64,
+        dropout=0.0,
+        output_activation="sigmoid",
+        channels=(64, 96),
+        batch_norm=True,
+        **_,
+    ):
+        super().__init__(latent, dropout, output_activation, channels, batch_norm=batch_norm)
 
 
 class Trim(nn.Module):
@@ -409,12 +421,16 @@ class Autoencoder(nn.Module):
         output_activation="sigmoid",
         channels="16-32",
         pooling="max",
+        decoder_batch_norm=True,
     ):
         super().__init__()
         _check(architecture=architecture, output_activation=output_activation, latent=latent)
         options = {"channels": channels, "pooling": pooling}
         self.encoder = build_encoder(architecture, latent, dropout, options)
-        self.decoder = DECODERS[architecture](latent, dropout, output_activation, channels=channels)
+        extra = {} if decoder_batch_norm else {"batch_norm": False}  # conv_bn's decoder only
+        self.decoder = DECODERS[architecture](
+            latent, dropout, output_activation, channels=channels, **extra
+        )
 
     def forward(self, x):
         return self.decoder(self.encoder(x))
@@ -490,6 +506,7 @@ def build_autoencoder(params: dict) -> Autoencoder:
         params["latent"],
         params["dropout"],
         params["output_activation"],
+        decoder_batch_norm=params.get("decoder_batch_norm", True),
         **encoder_options(params),
     )
 

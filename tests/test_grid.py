@@ -308,3 +308,15 @@ def test_sweep_over_hidden_none_and_dropout_at_gives_distinct_ids():
         ("128", "hidden"),
         ("none", "hidden"),
     ]
+
+
+def test_decoder_batch_norm_default_stays_out_of_ids_and_false_is_conv_bn_only():
+    before = grid.config_id("conv_bn", {**AE_BASE, "architecture": "conv_bn"})
+    bn = {**AE_BASE, "architecture": "conv_bn", "decoder_batch_norm": True}
+    assert grid.config_id("conv_bn", bn) == before
+    assert grid.config_id("conv_bn", {**bn, "decoder_batch_norm": False}) != before
+    cfg = ae_cfg(configurations=[{"architecture": "conv_bn", "decoder_batch_norm": False}])
+    out = grid.autoencoder_grid(cfg)
+    assert sorted(p["decoder_batch_norm"] for p in out.values()) == [False, True]
+    with pytest.raises(GridError, match="autoencoder: decoder_batch_norm: False applies to architecture conv_bn only, not 'conv'"):
+        grid.autoencoder_grid(ae_cfg(configurations=[{"decoder_batch_norm": False}]))

@@ -323,3 +323,13 @@ def test_dropout_placement_keeps_state_dict_names_so_pretrained_encoders_fit():
 def test_unknown_dropout_placement_is_an_error_naming_it():
     with pytest.raises(ModelError, match="dropout_at 'head' unknown; allowed: hidden, flatten"):
         models.build_classifier({**CLF_PARAMS, "dropout_at": "head"})
+
+
+def test_conv_bn_decoder_batch_norm_is_optional_and_the_encoder_keeps_it():
+    params = {**AE_PARAMS, "architecture": "conv_bn", "channels": "8-12", "pooling": "max-avg"}
+    with_bn = models.build_autoencoder(params)
+    seed004 = models.build_autoencoder({**params, "decoder_batch_norm": False})
+    assert len(_layers(with_bn.decoder, torch.nn.BatchNorm2d)) == 1
+    assert _layers(seed004.decoder, torch.nn.BatchNorm2d) == []
+    assert len(_layers(seed004.encoder, torch.nn.BatchNorm2d)) == 2
+    assert seed004.eval()(torch.rand(2, 1, 28, 28)).shape == (2, 1, 28, 28)
