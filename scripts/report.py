@@ -77,6 +77,9 @@ def study_section(name, study):
     parts = (
         [("Claims and verdicts", studies.claim_verdicts(study, ae, clf))] if study["claims"] else []
     )
+    reported = studies.reported_beside_replicated(study, ae, clf)
+    if len(reported):
+        parts.append(("What the seed reported beside what aeflow measured", reported))
     parts += studies.summary_tables(study, ae, clf)
     differences = studies.differences_from_base(study, ae, clf)
     if len(differences):
