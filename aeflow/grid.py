@@ -31,6 +31,7 @@ AUTOENCODER_KEYS = (
     "lr",
     "batch_size",
     "output_activation",
+    "decoder_batch_norm",
     "epochs",
     *TRAINING_KEYS,
 )
@@ -41,6 +42,7 @@ CLASSIFIER_KEYS = (
     "pooling",
     "hidden",
     "dropout",
+    "dropout_at",
     "optimizer",
     "lr",
     "batch_size",
@@ -58,7 +60,18 @@ DEFAULTS = {
     "lr_epochs": 1,
     "lr_gamma": 1.0,
     "patience": 0,
+    "dropout_at": "hidden",
+    "decoder_batch_norm": True,
 }
+# Keys added after ids were published: at their default they stay out of the id (and only
+# there), so that adding them changed no existing configuration's id.
+ID_SILENT_DEFAULTS = {
+    k: DEFAULTS[k] for k in ("dropout_at", "decoder_batch_norm")
+}
+# Keys that only some architectures have: any other given them is an error.
+ARCHITECTURE_ONLY = {"decoder_batch_norm": ("conv_bn",)}
+# ``hidden: none``: a classifier head without hidden layers, Linear(latent, 10).
+NO_HIDDEN = "none"
 # Keys that shape an encoder: a pretrained encoder fits a classifier when these agree.
 ENCODER_KEYS = ("architecture", "latent", "channels", "pooling")
 # Layer widths: 128, "128-64" or [128, 64] in the config, "128-64" in ids and tables.
@@ -72,7 +85,10 @@ class GridError(ValueError):
 
 
 def widths_text(key: str, value) -> str:
-    """128 → "128"; [128, 64] or "128-64" → "128-64"; anything else is a GridError."""
+    """128 → "128"; [128, 64] or "128-64" → "128-64"; ``hidden: none`` stays "none";
+    anything else is a GridError."""
+    if key == "hidden" and value == NO_HIDDEN:
+        return NO_HIDDEN
     if isinstance(value, bool):
         parts = None
     elif isinstance(value, int):
@@ -85,7 +101,8 @@ def widths_text(key: str, value) -> str:
         parts = None
     if not parts or any(v is None or v < 1 for v in parts):
         raise GridError(
-            f"{key}: expected layer widths like 128, 128-64 or [128, 64], got {value!r}"
+            f"{key}: expected layer widths like 128, 128-64 or [128, 64]"
+            f"{' (or none)' if key == 'hidden' else ''}, got {value!r}"
         )
     return "-".join(str(v) for v in parts)
 
@@ -115,7 +132,10 @@ def canonical(params: dict, train_size: int | None = None) -> dict:
 
 def config_id(prefix: str, params: dict) -> str:
     """Stable identifier: ``<prefix>-<10 hex digits of sha1(canonical json)>``."""
-    text = json.dumps(canonical(params), sort_keys=True, separators=(",", ":"))
+    shown = {
+        k: v for k, v in canonical(params).items() if ID_SILENT_DEFAULTS.get(k, object()) != v
+    }
+    text = json.dumps(shown, sort_keys=True, separators=(",", ":"))
     return f"{prefix}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 
 
@@ -177,6 +197,13 @@ def autoencoder_grid(
     """``config['autoencoder']`` → {id: hyperparameters}."""
     base = base_params(cfg["base"], AUTOENCODER_KEYS, f"{where}.base")
     grid = expand(base, cfg.get("sweeps"), cfg.get("configurations"), where, train_size)
+    for params in grid:
+        for key, archs in ARCHITECTURE_ONLY.items():
+            if params[key] != DEFAULTS[key] and params["architecture"] not in archs:
+                raise GridError(
+                    f"{where}: {key}: {params[key]!r} applies to architecture "
+                    f"{', '.join(archs)} only, not {params['architecture']!r}"
+                )
     return {config_id(p["architecture"], p): p for p in grid}
 
 

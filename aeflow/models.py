@@ -128,8 +128,34 @@ class Dropout(nn.Module):
         return f"p={self.p}"
 
 
-def widths(value) -> tuple[int, ...]:
-    """Layer widths from the config: ``128``, ``"128-64"`` or ``[128, 64]`` → ``(128, 64)``."""
+# Where a classifier applies its dropout (``dropout_at``): ``hidden`` after every hidden
+# activation of encoder and head (seed 000's network); ``flatten`` only once, right after
+# the encoder's flatten (seed 001's classifiers: "el tercero se movió luego de la
+# operación flatten"), every other dropout removed. The first is the default.
+DROPOUT_PLACES = ("hidden", "flatten")
+NO_HIDDEN = "none"  # ``hidden: none``: the head is Linear(latent, classes) alone
+
+
+def dropout_at_places(dropout: float, dropout_at: str) -> tuple[float, float]:
+    """``(p after each hidden activation, p after the flatten)`` for a placement."""
+    if dropout_at not in DROPOUT_PLACES:
+        raise ModelError(
+            f"dropout_at {dropout_at!r} unknown; allowed: {', '.join(DROPOUT_PLACES)}"
+        )
+    return (dropout, 0.0) if dropout_at == "hidden" else (0.0, dropout)
+
+
+def _flatten(p: float) -> nn.Module:
+    """``nn.Flatten``, followed by dropout when ``p`` > 0. One slot of a Sequential
+    either way, so the parameters' names, and state dicts, do not depend on it."""
+    return nn.Sequential(nn.Flatten(), Dropout(p)) if p > 0 else nn.Flatten()
+
+
+def widths(value, allow_none: bool = False) -> tuple[int, ...]:
+    """Layer widths from the config: ``128``, ``"128-64"`` or ``[128, 64]`` → ``(128, 64)``;
+    with ``allow_none`` (a classifier head), ``"none"`` → ``()``."""
+    if allow_none and value == NO_HIDDEN:
+        return ()
     if isinstance(value, bool):
         raise ModelError(f"layer widths must be positive integers, got {value!r}")
     if isinstance(value, int):
@@ -161,9 +187,18 @@ class ConvEncoder(nn.Module):
     (max pooling, then average pooling) and wider ``channels`` such as ``(64, 96)``.
     """
 
-    def __init__(self, latent=64, dropout=0.2, channels=(16, 32), pooling="max", batch_norm=False):
+    def __init__(
+        self,
+        latent=64,
+        dropout=0.2,
+        channels=(16, 32),
+        pooling="max",
+        batch_norm=False,
+        dropout_at="hidden",
+    ):
         super().__init__()
         c1, c2 = _two(channels)
+        dropout, at_flatten = dropout_at_places(dropout, dropout_at)
         first, second = _pooling(pooling)
         self.latent = latent
         self.features = nn.Sequential(
@@ -177,7 +212,7 @@ class ConvEncoder(nn.Module):
             nn.ReLU(),
             Dropout(dropout),
             second(2),  # c2 × 5 × 5
-            nn.Flatten(),
+            _flatten(at_flatten),
             nn.Linear(c2 * 5 * 5, latent),
             nn.ReLU(),
             Dropout(dropout),
@@ -220,13 +255,27 @@ class ConvDecoder(nn.Module):
 class ConvBNEncoder(ConvEncoder):
     """Seed 004's improved encoder: :class:`ConvEncoder` with batch norm before pooling."""
 
-    def __init__(self, latent=64, dropout=0.0, channels=(64, 96), pooling="max-avg"):
-        super().__init__(latent, dropout, channels, pooling, batch_norm=True)
+    def __init__(
+        self, latent=64, dropout=0.0, channels=(64, 96), pooling="max-avg", dropout_at="hidden"
+    ):
+        super().__init__(latent, dropout, channels, pooling, batch_norm=True, dropout_at=dropout_at)
 
 
 class ConvBNDecoder(ConvDecoder):
-    def __init__(self, latent=64, dropout=0.0, output_activation="sigmoid", channels=(64, 96), **_):
-        super().__init__(latent, dropout, output_activation, channels, batch_norm=True)
+    """:class:`ConvDecoder` with batch norm after its first transposed convolution, unless
+    ``batch_norm=False``: seed 004 adds batch norm "antes de las capas de pooling", which
+    only its encoder has (``decoder_batch_norm: false`` in the config)."""
+
+    def __init__(
+        self,
+        latent=64,
+        dropout=0.0,
+        output_activation="sigmoid",
+        channels=(64, 96),
+        batch_norm=True,
+        **_,
+    ):
+        super().__init__(latent, dropout, output_activation, channels, batch_norm=batch_norm)
 
 
 class Trim(nn.Module):
@@ -244,9 +293,10 @@ class DeepConvEncoder(nn.Module):
     """Seed 001's "Raschka" encoder: 4 × Conv3 (32, 64, 64, 64 channels; strides 1, 2, 2, 1;
     padding 1) with LeakyReLU(0.01) between them → Flatten (64 × 7 × 7) → Linear → (latent,)."""
 
-    def __init__(self, latent=64, dropout=0.0, **_):
+    def __init__(self, latent=64, dropout=0.0, dropout_at="hidden", **_):
         super().__init__()
         self.latent = latent
+        dropout, at_flatten = dropout_at_places(dropout, dropout_at)
         layers = []
         for c_in, c_out, stride in ((1, 32, 1), (32, 64, 2), (64, 64, 2)):
             layers += [
@@ -257,7 +307,7 @@ class DeepConvEncoder(nn.Module):
         self.features = nn.Sequential(
             *layers,  # 32 × 28 × 28 → 64 × 14 × 14 → 64 × 7 × 7
             nn.Conv2d(64, 64, 3, stride=1, padding=1),  # 64 × 7 × 7
-            nn.Flatten(),
+            _flatten(at_flatten),
             nn.Linear(64 * 7 * 7, latent),
         )
 
@@ -295,11 +345,12 @@ class DeepConvDecoder(nn.Module):
 class MLPEncoder(nn.Module):
     """Seed 001's feed-forward encoder: Flatten (784) → Linear → ReLU → Dropout → (latent,)."""
 
-    def __init__(self, latent=512, dropout=0.0, **_):
+    def __init__(self, latent=512, dropout=0.0, dropout_at="hidden", **_):
         super().__init__()
         self.latent = latent
+        dropout, at_flatten = dropout_at_places(dropout, dropout_at)
         self.features = nn.Sequential(
-            nn.Flatten(), nn.Linear(28 * 28, latent), nn.ReLU(), Dropout(dropout)
+            _flatten(at_flatten), nn.Linear(28 * 28, latent), nn.ReLU(), Dropout(dropout)
         )
 
     def forward(self, x):
@@ -355,10 +406,10 @@ def encoder_options(params: dict) -> dict:
     return {k: params.get(k, OPTION_DEFAULTS[k]) for k in ENCODER_OPTIONS}
 
 
-def build_encoder(architecture, latent, dropout, options=None) -> nn.Module:
+def build_encoder(architecture, latent, dropout, options=None, dropout_at="hidden") -> nn.Module:
     _check(architecture=architecture, latent=latent)
     options = {**OPTION_DEFAULTS, **(options or {})}
-    return ENCODERS[architecture](latent, dropout, **options)
+    return ENCODERS[architecture](latent, dropout, dropout_at=dropout_at, **options)
 
 
 class Autoencoder(nn.Module):
@@ -370,12 +421,16 @@ class Autoencoder(nn.Module):
         output_activation="sigmoid",
         channels="16-32",
         pooling="max",
+        decoder_batch_norm=True,
     ):
         super().__init__()
         _check(architecture=architecture, output_activation=output_activation, latent=latent)
         options = {"channels": channels, "pooling": pooling}
         self.encoder = build_encoder(architecture, latent, dropout, options)
-        self.decoder = DECODERS[architecture](latent, dropout, output_activation, channels=channels)
+        extra = {} if decoder_batch_norm else {"batch_norm": False}  # conv_bn's decoder only
+        self.decoder = DECODERS[architecture](
+            latent, dropout, output_activation, channels=channels, **extra
+        )
 
     def forward(self, x):
         return self.decoder(self.encoder(x))
@@ -384,9 +439,12 @@ class Autoencoder(nn.Module):
 class Classifier(nn.Module):
     """Encoder → [Linear → ReLU → Dropout] per hidden width → Linear(…, classes).
 
-    ``hidden``: one width (``128``) or several (``"128-64"``, ``[128, 64]``). Seeds 002 and
-    003's feed-forward classifier 784-128-64-10 is ``architecture="mlp"``, ``latent=128``
-    (the encoder's layer), ``hidden=64``.
+    ``hidden``: one width (``128``), several (``"128-64"``, ``[128, 64]``) or ``"none"``
+    (the head is Linear(latent, classes), seeds 001 and 004). Seeds 002 and 003's
+    feed-forward classifier 784-128-64-10 is ``architecture="mlp"``, ``latent=128`` (the
+    encoder's layer), ``hidden=64``. ``dropout_at`` (:data:`DROPOUT_PLACES`): ``hidden``
+    puts dropout after every hidden activation of encoder and head, ``flatten`` only
+    after the encoder's flatten (seed 001).
     """
 
     def __init__(
@@ -398,14 +456,17 @@ class Classifier(nn.Module):
         classes=10,
         channels="16-32",
         pooling="max",
+        dropout_at="hidden",
     ):
         super().__init__()
         _check(architecture=architecture, latent=latent)
         options = {"channels": channels, "pooling": pooling}
-        self.encoder = build_encoder(architecture, latent, dropout, options)
+        self.encoder = build_encoder(architecture, latent, dropout, options, dropout_at)
+        in_head = dropout_at_places(dropout, dropout_at)[0]
         layers, width = [], latent
-        for h in widths(hidden):
-            layers += [nn.Linear(width, h), nn.ReLU(), Dropout(dropout)]
+        for h in widths(hidden, allow_none=True):
+            after = [Dropout(in_head)] if dropout_at == "hidden" else []
+            layers += [nn.Linear(width, h), nn.ReLU(), *after]
             width = h
         self.head = nn.Sequential(*layers, nn.Linear(width, classes))
 
@@ -445,6 +506,7 @@ def build_autoencoder(params: dict) -> Autoencoder:
         params["latent"],
         params["dropout"],
         params["output_activation"],
+        decoder_batch_norm=params.get("decoder_batch_norm", True),
         **encoder_options(params),
     )
 
@@ -456,6 +518,7 @@ def build_classifier(params: dict, classes: int = 10) -> Classifier:
         params["hidden"],
         params["dropout"],
         classes,
+        dropout_at=params.get("dropout_at", DROPOUT_PLACES[0]),
         **encoder_options(params),
     )
 

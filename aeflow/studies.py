@@ -104,6 +104,11 @@ def expand_studies(
                            inits, train_size)
             for k, claim in enumerate(block.get("claims") or [])
         ]  # fmt: skip
+        study["reported"] = [
+            _resolve_reported(entry, f"{where}.reported[{k}]", ae_grid, clf_grid, ae_base,
+                              clf_base, inits, train_size)
+            for k, entry in enumerate(block.get("reported") or [])
+        ]  # fmt: skip
         studies[name] = study
     return studies, new_ae, new_clf
 
@@ -118,34 +123,60 @@ def _find(configurations: dict, params: dict, initialisation) -> str | None:
     return None
 
 
-def _resolve_claim(claim, where, ae_grid, clf_grid, ae_base, clf_base, inits, train_size):
-    kind = claim["model"]
+def _resolve_arm(kind, selector, where, ae_grid, clf_grid, ae_base, clf_base, inits, train_size):
+    """The id of the study's configuration that ``selector`` (overrides of the study's
+    base, classifiers may add ``initialisation``) names; a GridError naming ``where``."""
     configurations = ae_grid if kind == "autoencoder" else clf_grid
     if not configurations:
         raise GridError(f"{where}: the study trains no {kind}s")
     keys = grid.AUTOENCODER_KEYS if kind == "autoencoder" else grid.CLASSIFIER_KEYS
     base = ae_base if kind == "autoencoder" else clf_base
-    ids = {}
-    for arm in ("a", "b"):
-        overrides = dict(claim[arm])
-        init = overrides.pop("initialisation", inits[0] if kind == "classifier" else None)
-        unknown = set(overrides) - set(keys)
-        if unknown:
-            raise GridError(
-                f"{where}.{arm}: unknown hyperparameter(s) {', '.join(sorted(unknown))}"
-            )
-        params = grid.canonical({**base, **overrides}, train_size)
-        ids[arm] = _find(configurations, params, init)
-        if ids[arm] is None:
-            raise GridError(
-                f"{where}.{arm}: {claim[arm]} is not a configuration of the study; add it "
-                "to the study's sweeps or configurations"
-            )
+    overrides = dict(selector)
+    init = overrides.pop("initialisation", inits[0] if kind == "classifier" else None)
+    unknown = set(overrides) - set(keys)
+    if unknown:
+        raise GridError(f"{where}: unknown hyperparameter(s) {', '.join(sorted(unknown))}")
+    found = _find(configurations, grid.canonical({**base, **overrides}, train_size), init)
+    if found is None:
+        raise GridError(
+            f"{where}: {selector} is not a configuration of the study; add it "
+            "to the study's sweeps or configurations"
+        )
+    return found
+
+
+def _resolve_reported(entry, where, ae_grid, clf_grid, ae_base, clf_base, inits, train_size):
+    """A seed's reported number, tied to the study's configuration it belongs to."""
+    kind = entry["model"]
+    model_id = _resolve_arm(kind, entry["configuration"], f"{where}.configuration", ae_grid,
+                            clf_grid, ae_base, clf_base, inits, train_size)  # fmt: skip
+    configurations = ae_grid if kind == "autoencoder" else clf_grid
+    base = ae_base if kind == "autoencoder" else clf_base
+    return {
+        "model": kind,
+        "id": model_id,
+        "label": _arm_label(kind, entry["configuration"], configurations[model_id], base),
+        "metric": entry["metric"],
+        "value": float(entry["value"]),
+        "source": entry["source"],
+    }
+
+
+def _resolve_claim(claim, where, ae_grid, clf_grid, ae_base, clf_base, inits, train_size):
+    kind = claim["model"]
+    configurations = ae_grid if kind == "autoencoder" else clf_grid
+    base = ae_base if kind == "autoencoder" else clf_base
+    ids = {
+        arm: _resolve_arm(kind, claim[arm], f"{where}.{arm}", ae_grid, clf_grid, ae_base,
+                          clf_base, inits, train_size)  # fmt: skip
+        for arm in ("a", "b")
+    }
     if ids["a"] == ids["b"]:
         raise GridError(f"{where}: arms a and b are the same configuration")
     labels = {arm: _arm_label(kind, claim[arm], configurations[ids[arm]], base) for arm in ids}
     return {
         "claim": claim["claim"],
+        "quote": claim.get("quote", ""),
         "source": claim.get("source", ""),
         "model": kind,
         "metric": claim["metric"],
@@ -191,13 +222,58 @@ def claim_verdicts(
         diff = stats.paired_difference(arms, "model_id", c["a"], c["b"], c["metric"])
         rows.append({
             "source": c["source"],
+            "seed says": c.get("quote", ""),
             "claim": c["claim"],
             "measured": f"{c['metric']}: ({c['a_label']}) − ({c['b_label']}) = "
                         f"{_metric_text(c['metric'], diff)}",
             "verdict": stats.verdict(diff, "positive" if c["better"] == "higher" else "negative"),
         })  # fmt: skip
-    out = pd.DataFrame(rows, columns=["source", "claim", "measured", "verdict"])
-    return out if out["source"].astype(bool).any() else out.drop(columns="source")
+    out = pd.DataFrame(rows, columns=["source", "seed says", "claim", "measured", "verdict"])
+    empty = [c for c in ("source", "seed says") if not out[c].astype(bool).any()]
+    return out.drop(columns=empty)
+
+
+def reported_beside_replicated(
+    study: dict, autoencoder_metrics: pd.DataFrame, classifier_metrics: pd.DataFrame
+) -> pd.DataFrame:
+    """What the seed reported beside what aeflow measured for the same configuration:
+    one row per ``reported`` entry with the seed's value, aeflow's mean over seeds with
+    its 95 % interval (:class:`aeflow.stats.Estimate`; diverged runs left out), the
+    difference replicated − reported, and whether the reported value lies inside the
+    interval ("yes", "no", or "no interval" with fewer than two seeds)."""
+    import math
+
+    import pandas as pd
+
+    from aeflow import stats
+
+    rows = []
+    for r in study.get("reported") or []:
+        table = autoencoder_metrics if r["model"] == "autoencoder" else classifier_metrics
+        runs = table[table["model_id"] == r["id"]]
+        if "diverged" in runs:
+            runs = runs[~runs["diverged"].astype(bool)]
+        est = stats.Estimate.of(runs[r["metric"]].tolist())
+        if est.n < 2:
+            inside = "no interval"
+        else:
+            inside = "yes" if est.low <= r["value"] <= est.high else "no"
+        rows.append({
+            "source": r["source"],
+            "model": r["model"],
+            "configuration": r["label"],
+            "metric": r["metric"],
+            "reported": r["value"],
+            "replicated mean": est.mean,
+            "95 % low": est.low,
+            "95 % high": est.high,
+            "seeds": est.n,
+            "difference": est.mean - r["value"] if est.n else math.nan,
+            "reported inside interval": inside,
+        })  # fmt: skip
+    columns = ["source", "model", "configuration", "metric", "reported", "replicated mean",
+               "95 % low", "95 % high", "seeds", "difference", "reported inside interval"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _labelled(metrics: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:

@@ -48,6 +48,8 @@ rule report:
             or "none",
             "Classifier configurations": len(CLASSIFIERS),
         },
+        # relative, so that a moved checkout does not rerun the report
+        config_files=[os.path.relpath(f) for f in workflow.configfiles],
         captions=[caption_text(figure_caption(f)) for f in FIGURES],
         base_classifiers=base_classifiers(),
         main_autoencoders=MAIN_AUTOENCODERS,

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from aeflow import report, stats, studies, tables
+import aeflow
+from aeflow import provenance, report, stats, studies, tables
 from aeflow.grid import AUTOENCODER_KEYS, CLASSIFIER_KEYS
 from aeflow.logs import job_logger
 
@@ -77,6 +78,9 @@ def study_section(name, study):
     parts = (
         [("Claims and verdicts", studies.claim_verdicts(study, ae, clf))] if study["claims"] else []
     )
+    reported = studies.reported_beside_replicated(study, ae, clf)
+    if len(reported):
+        parts.append(("What the seed reported beside what aeflow measured", reported))
     parts += studies.summary_tables(study, ae, clf)
     differences = studies.differences_from_base(study, ae, clf)
     if len(differences):
@@ -96,10 +100,19 @@ if glance:
     sections.insert(1, ("Claims of every study at a glance", at_a_glance))
 
 figures = [(heading(p), p, c) for p, c in zip(snakemake.input.figures, snakemake.params.captions)]
+# the checkout this code runs from (the workflow's package), the configuration files given
+setup = {
+    **snakemake.params.setup,
+    **provenance.provenance(
+        Path(aeflow.__file__).resolve().parent.parent,
+        snakemake.params.config_files,
+        snakemake.config["device"],
+    ),
+}
 report.build_report(
     snakemake.output[0],
     "aeflow: does autoencoder pretraining help a Fashion-MNIST classifier?",
-    snakemake.params.setup,
+    setup,
     sections,
     figures,
     studies=[study_section(name, study) for name, study in snakemake.params.studies.items()],

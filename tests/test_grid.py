@@ -28,6 +28,10 @@ CLF_BASE = {
 }
 
 
+# the defaults of the keys autoencoders have (dropout_at is a classifier's only)
+AE_DEFAULTS = {k: v for k, v in grid.DEFAULTS.items() if k in grid.AUTOENCODER_KEYS}
+
+
 def ae_cfg(sweeps=None, configurations=None):
     return {"base": dict(AE_BASE), "sweeps": sweeps or {}, "configurations": configurations or []}
 
@@ -186,7 +190,7 @@ def test_autoencoder_grid_ignores_extra_base_keys_and_needs_all():
     cfg["base"]["comment"] = "ignored"
     # keys left out of the base take grid.DEFAULTS (the training options: off)
     assert list(grid.autoencoder_grid(cfg).values()) == [
-        grid.canonical({**AE_BASE, **grid.DEFAULTS})
+        grid.canonical({**AE_BASE, **AE_DEFAULTS})
     ]
     del cfg["base"]["epochs"]
     with pytest.raises(GridError, match="autoencoder.base: missing epochs"):
@@ -213,7 +217,7 @@ def test_classifier_grid_links_pretrained_to_base_autoencoder_with_same_latent()
             ae_id = params["autoencoder_id"]
             assert ae_id == ae_by_latent[params["latent"]]
             # the base autoencoder but for the latent
-            assert {**ae[ae_id], "latent": 64} == grid.canonical({**AE_BASE, **grid.DEFAULTS})
+            assert {**ae[ae_id], "latent": 64} == grid.canonical({**AE_BASE, **AE_DEFAULTS})
     assert seen == {(i, n) for i in ("scratch", "frozen", "finetune") for n in (16, 32, 64)}
 
 
@@ -267,3 +271,52 @@ def test_describe():
     )
     # keys outside the base (initialisation, autoencoder_id) are not described
     assert grid.describe({**CLF_BASE, "initialisation": "frozen"}, CLF_BASE) == "base"
+
+
+# --- hidden: none and dropout_at ------------------------------------------------------
+
+
+def test_dropout_at_default_stays_out_of_ids_so_old_ids_hold():
+    assert grid.DEFAULTS["dropout_at"] == "hidden"
+    before = grid.config_id("scratch", CLF_BASE)
+    assert grid.config_id("scratch", {**CLF_BASE, "dropout_at": "hidden"}) == before
+    assert grid.config_id("scratch", {**CLF_BASE, "dropout_at": "flatten"}) != before
+
+
+def test_classifier_grid_fills_dropout_at_and_keeps_the_ids_it_had():
+    out = grid.classifier_grid(clf_cfg(initialisations=["scratch"]), AE_BASE, {})
+    ((cid, params),) = out.items()
+    assert params["dropout_at"] == "hidden"
+    without = {k: v for k, v in params.items() if k != "dropout_at"}
+    assert cid == grid.config_id("scratch", without)
+
+
+def test_hidden_none_is_a_width_spelling_of_the_head_only():
+    assert grid.widths_text("hidden", "none") == "none"
+    assert grid.canonical({"hidden": "none"}) == {"hidden": "none"}
+    with pytest.raises(GridError, match="channels: expected layer widths"):
+        grid.widths_text("channels", "none")
+    with pytest.raises(GridError, match=r"hidden: expected .* \(or none\), got 'None'"):
+        grid.widths_text("hidden", "None")
+
+
+def test_sweep_over_hidden_none_and_dropout_at_gives_distinct_ids():
+    cfg = clf_cfg(sweeps={"hidden": ["none"], "dropout_at": ["flatten"]}, initialisations=["scratch"])
+    out = grid.classifier_grid(cfg, AE_BASE, {})
+    assert sorted((p["hidden"], p["dropout_at"]) for p in out.values()) == [
+        ("128", "flatten"),
+        ("128", "hidden"),
+        ("none", "hidden"),
+    ]
+
+
+def test_decoder_batch_norm_default_stays_out_of_ids_and_false_is_conv_bn_only():
+    before = grid.config_id("conv_bn", {**AE_BASE, "architecture": "conv_bn"})
+    bn = {**AE_BASE, "architecture": "conv_bn", "decoder_batch_norm": True}
+    assert grid.config_id("conv_bn", bn) == before
+    assert grid.config_id("conv_bn", {**bn, "decoder_batch_norm": False}) != before
+    cfg = ae_cfg(configurations=[{"architecture": "conv_bn", "decoder_batch_norm": False}])
+    out = grid.autoencoder_grid(cfg)
+    assert sorted(p["decoder_batch_norm"] for p in out.values()) == [False, True]
+    with pytest.raises(GridError, match="autoencoder: decoder_batch_norm: False applies to architecture conv_bn only, not 'conv'"):
+        grid.autoencoder_grid(ae_cfg(configurations=[{"decoder_batch_norm": False}]))

@@ -209,3 +209,89 @@ def test_load_trained(tmp_path):
     torch.save({"kind": "encoder"}, path)
     with pytest.raises(ModelError, match="not an aeflow model file"):
         models.load_trained(path)
+
+
+# --- heads without a hidden layer, dropout placement (seed 001's classifiers) -----------
+
+
+def _layers(module, kind):
+    return [m for m in module.modules() if isinstance(m, kind)]
+
+
+def test_hidden_none_head_is_one_linear_layer_from_latent_to_classes():
+    clf = models.build_classifier({**CLF_PARAMS, "hidden": "none"})
+    head = list(clf.head)
+    assert len(head) == 1 and isinstance(head[0], torch.nn.Linear)
+    assert (head[0].in_features, head[0].out_features) == (16, 10)
+    assert clf.eval()(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_hidden_none_is_refused_for_encoder_channels():
+    with pytest.raises(ModelError, match="positive integers like 128 or 128-64, got .none."):
+        models.build_classifier({**CLF_PARAMS, "channels": "none", "hidden": "none"})
+
+
+def test_dropout_at_hidden_is_after_every_hidden_activation():
+    clf = models.build_classifier({**CLF_PARAMS, "dropout": 0.8})
+    ps = [m.p for m in _layers(clf, models.Dropout)]
+    # encoder: conv1, conv2, latent; head: hidden 32
+    assert ps == [0.8, 0.8, 0.8, 0.8]
+    assert not any(isinstance(m, torch.nn.Sequential) for m in clf.encoder.features)
+
+
+@pytest.mark.parametrize("architecture", ["conv", "conv_bn", "conv_deep", "mlp"])
+def test_dropout_at_flatten_is_one_dropout_right_after_the_flatten(architecture):
+    params = {**CLF_PARAMS, "architecture": architecture, "dropout": 0.8, "dropout_at": "flatten"}
+    params["hidden"] = "none"
+    clf = models.build_classifier(params)
+    active = [m for m in _layers(clf, models.Dropout) if m.p > 0]
+    assert [m.p for m in active] == [0.8]
+    flat = [m for m in clf.encoder.features if isinstance(m, torch.nn.Sequential)]
+    assert len(flat) == 1
+    assert isinstance(flat[0][0], torch.nn.Flatten) and flat[0][1] is active[0]
+    # the flatten's slot is followed by the latent Linear: it sees the dropped features
+    slots = list(clf.encoder.features)
+    assert isinstance(slots[slots.index(flat[0]) + 1], torch.nn.Linear)
+
+
+def test_dropout_at_flatten_leaves_hidden_head_layers_without_dropout():
+    clf = models.build_classifier({**CLF_PARAMS, "dropout": 0.5, "dropout_at": "flatten"})
+    assert [type(m) for m in clf.head] == [torch.nn.Linear, torch.nn.ReLU, torch.nn.Linear]
+
+
+def test_dropout_at_flatten_drops_features_in_training_only():
+    torch.manual_seed(0)
+    clf = models.build_classifier(
+        {**CLF_PARAMS, "hidden": "none", "dropout": 0.5, "dropout_at": "flatten"}
+    )
+    x = torch.rand(4, 1, 28, 28)
+    flatten = next(m for m in clf.encoder.features if isinstance(m, torch.nn.Sequential))
+    clf.train()
+    dropped = flatten(x.new_ones(4, 2, 5, 5))
+    assert set(dropped.unique().tolist()) == {0.0, 2.0}
+    clf.eval()
+    assert torch.equal(flatten(x.new_ones(4, 2, 5, 5)), x.new_ones(4, 50))
+    assert torch.equal(clf(x), clf(x))
+
+
+def test_dropout_placement_keeps_state_dict_names_so_pretrained_encoders_fit():
+    ae = models.build_autoencoder(AE_PARAMS)
+    export = models.encoder_export(ae, AE_PARAMS, "conv-x")
+    clf = models.build_classifier({**CLF_PARAMS, "hidden": "none", "dropout_at": "flatten"})
+    models.load_encoder_state(clf.encoder, export, "conv", 16)
+    assert torch.equal(clf.encoder.features[-3].weight, ae.encoder.features[-3].weight)
+
+
+def test_unknown_dropout_placement_is_an_error_naming_it():
+    with pytest.raises(ModelError, match="dropout_at 'head' unknown; allowed: hidden, flatten"):
+        models.build_classifier({**CLF_PARAMS, "dropout_at": "head"})
+
+
+def test_conv_bn_decoder_batch_norm_is_optional_and_the_encoder_keeps_it():
+    params = {**AE_PARAMS, "architecture": "conv_bn", "channels": "8-12", "pooling": "max-avg"}
+    with_bn = models.build_autoencoder(params)
+    seed004 = models.build_autoencoder({**params, "decoder_batch_norm": False})
+    assert len(_layers(with_bn.decoder, torch.nn.BatchNorm2d)) == 1
+    assert _layers(seed004.decoder, torch.nn.BatchNorm2d) == []
+    assert len(_layers(seed004.encoder, torch.nn.BatchNorm2d)) == 2
+    assert seed004.eval()(torch.rand(2, 1, 28, 28)).shape == (2, 1, 28, 28)

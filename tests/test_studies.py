@@ -259,3 +259,76 @@ def test_lower_is_better_claim_on_autoencoders(dropout0, base, verdict, measured
     assert diff["difference from base"][0] == f"test_mse: {measured}"
     ((heading, _),) = studies.summary_tables(s, table, clf)
     assert heading == "Autoencoders"
+
+
+# --- the seed's numbers beside aeflow's, quotes ------------------------------------------
+
+REPORTED_MLP = {
+    **MLP,
+    "reported": [
+        {"model": "classifier", "configuration": {"optimizer": "sgd"},
+         "metric": "test_accuracy", "value": 0.85, "source": "seed 002, fig. 2"},
+        {"model": "classifier", "configuration": {}, "metric": "test_accuracy",
+         "value": 0.905, "source": "seed 002, Table I"},
+    ],
+}  # fmt: skip
+
+
+def test_reported_numbers_resolve_to_the_study_configurations():
+    found, _, clf = expanded({"mlp": REPORTED_MLP})
+    sgd, adam = found["mlp"]["reported"]
+    assert clf[sgd["id"]]["optimizer"] == "sgd" and sgd["label"] == "optimizer=sgd"
+    assert clf[adam["id"]]["optimizer"] == "adam" and adam["label"] == "base"
+    assert (sgd["value"], sgd["metric"], sgd["source"]) == (0.85, "test_accuracy", "seed 002, fig. 2")
+
+
+@pytest.mark.parametrize(
+    "entry, match",
+    [
+        ({"configuration": {"optimizer": "rmsprop"}}, r"studies.mlp.reported\[0\].configuration: .* not a configuration"),
+        ({"configuration": {"colour": 1}}, r"reported\[0\].configuration: unknown hyperparameter\(s\) colour"),
+        ({"model": "autoencoder"}, r"studies.mlp.reported\[0\].configuration: the study trains no autoencoders"),
+    ],
+)  # fmt: skip
+def test_bad_reported_entry_names_the_key(entry, match):
+    block = copy.deepcopy(REPORTED_MLP)
+    block["reported"][0].update(entry)
+    with pytest.raises(GridError, match=match):
+        expanded({"mlp": block})
+
+
+def test_reported_beside_replicated_mean_interval_and_difference():
+    found, _, _ = expanded({"mlp": REPORTED_MLP})
+    s = found["mlp"]
+    ids = {r["label"]: r["id"] for r in s["reported"]}
+    # sgd: 0.80, 0.82, 0.81 -> mean 0.81, sd 0.01, 95 % half-width t(2) 4.303 * 0.01 / sqrt 3
+    table = metrics_table({ids["optimizer=sgd"]: [0.80, 0.82, 0.81], ids["base"]: [0.90, 0.91, 0.92]},
+                          "test_accuracy")  # fmt: skip
+    table.loc[(table["model_id"] == ids["base"]) & (table["seed"] == 2), "diverged"] = True
+    out = studies.reported_beside_replicated(s, table.iloc[0:0], table).set_index("configuration")
+    half = 4.302653 * 0.01 / 3**0.5
+    sgd = out.loc["optimizer=sgd"]
+    assert sgd["reported"] == 0.85 and sgd["seeds"] == 3
+    assert sgd["replicated mean"] == pytest.approx(0.81)
+    assert (sgd["95 % low"], sgd["95 % high"]) == (pytest.approx(0.81 - half), pytest.approx(0.81 + half))
+    assert sgd["difference"] == pytest.approx(-0.04)
+    assert sgd["reported inside interval"] == "no"  # 0.85 > 0.81 + 0.0248
+    base = out.loc["base"]  # the diverged seed is left out: 0.90, 0.91
+    assert base["seeds"] == 2 and base["replicated mean"] == pytest.approx(0.905)
+    assert base["difference"] == pytest.approx(0.0) and base["reported inside interval"] == "yes"
+    one_seed = table[table["seed"] == 0]
+    lone = studies.reported_beside_replicated(s, table.iloc[0:0], one_seed)
+    assert list(lone["reported inside interval"]) == ["no interval", "no interval"]
+
+
+def test_claim_quotes_are_shown_beside_the_verdict():
+    block = copy.deepcopy(MLP)
+    block["claims"][0]["quote"] = "Adam muestra ventajas"
+    found, _, clf = expanded({"mlp": block})
+    s = found["mlp"]
+    ids = {clf[i]["optimizer"]: i for i in s["classifiers"]}
+    table = metrics_table({ids["adam"]: [0.90, 0.91, 0.92], ids["sgd"]: [0.80, 0.82, 0.81]},
+                          "test_accuracy")  # fmt: skip
+    out = studies.claim_verdicts(s, table.iloc[0:0], table)
+    assert list(out.columns) == ["seed says", "claim", "measured", "verdict"]
+    assert out["seed says"][0] == "Adam muestra ventajas"

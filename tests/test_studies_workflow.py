@@ -59,9 +59,16 @@ def studies_config(source, checksums) -> dict:
                     ],
                 },
                 "classifier": {"initialisations": ["scratch", "frozen", "finetune"],
-                               "configurations": [{"architecture": "conv_deep"}]},
+                               "configurations": [{"architecture": "conv_deep"},
+                                                  {"hidden": "none", "dropout": 0.5,
+                                                   "dropout_at": "flatten"}]},
+                "reported": [
+                    {"model": "classifier", "configuration": {"initialisation": "finetune"},
+                     "metric": "test_accuracy", "value": 0.9237, "source": "seed 000, fig. 9"},
+                ],
                 "claims": [
                     {"claim": "the deep autoencoder reconstructs better", "source": "seed 001",
+                     "quote": "Los autoencoders con mejor desempeño",
                      "model": "autoencoder", "a": {"architecture": "conv_deep"}, "b": {},
                      "metric": "test_mse", "better": "lower"},
                     {"claim": "fine-tuning beats frozen", "model": "classifier",
@@ -326,3 +333,19 @@ def test_a_fresh_clone_with_the_results_moved_in_is_finished(finished, tmp_path)
     with open(clone / "scripts" / "report.py", "a") as script:
         script.write("\n# an edit\n")
     assert planned(clone, root / "studies.yaml") == {"report": 1, "all": 1}
+
+
+def test_seed_heads_reported_numbers_and_provenance_reach_the_report(finished):
+    workflow, _, _ = finished
+    clf = read(workflow, "classifier_metrics")
+    seed001 = clf[clf["hidden"] == "none"]
+    assert set(seed001["dropout_at"]) == {"flatten"} and len(seed001) == 3 * 2  # inits x seeds
+    assert set(clf[clf["hidden"] != "none"]["dropout_at"]) == {"hidden"}
+    html = (workflow / "results" / "report.html").read_text()
+    start = html.index("<h2>Every autoencoder</h2>")
+    section = html[start : html.index("</section>", start)]
+    assert "What the seed reported beside what aeflow measured" in section
+    assert "seed 000, fig. 9" in section and "0.9237" in section
+    assert "Los autoencoders con mejor desempeño" in section  # the claim's quote
+    for label in ("Code commit", "Configuration files", "PyTorch", "Snakemake", "Date (UTC)"):
+        assert f"<th>{label}</th>" in html or f">{label}<" in html

@@ -1,0 +1,86 @@
+"""Where a report's numbers come from: the code's commit (and whether the working tree
+had uncommitted changes), the configuration files and their hashes, the versions of
+Python, PyTorch and Snakemake, the machine's device and the date.
+
+Plain functions of paths and strings: the caller (the report rule's script) passes the
+workflow's folder and the configuration files it was run with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+UNKNOWN = "unknown"
+
+
+def git_commit(folder: str | Path) -> str:
+    """``<commit> (clean)`` or ``<commit> (uncommitted changes)`` of the git checkout
+    holding ``folder``; "not a git checkout" (or git missing) otherwise."""
+    def git(*args):
+        return subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"{commit} ({'uncommitted changes' if dirty else 'clean'})"
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, hex; a missing file is a FileNotFoundError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"configuration file {path} does not exist")
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def package_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def device_name(device: str) -> str:
+    """The GPU's name for a CUDA device, else the CPU's model (``/proc/cpuinfo`` on Linux,
+    ``platform.processor()`` elsewhere)."""
+    import torch
+
+    if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()):
+        if torch.cuda.is_available():
+            index = torch.device(device if device != "auto" else "cuda").index or 0
+            return f"{torch.cuda.get_device_name(index)} ({device})"
+    cpu = platform.processor() or UNKNOWN
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"CPU: {cpu} ({device})"
+
+
+def provenance(folder: str | Path, config_files, device: str, now: datetime | None = None) -> dict:
+    """The report's provenance rows, label → text."""
+    import torch
+
+    now = now or datetime.now(timezone.utc)
+    configs = "; ".join(f"{f} (sha256 {file_sha256(f)[:16]})" for f in config_files) or "none"
+    return {
+        "Code commit": git_commit(folder),
+        "Configuration files": configs,
+        "Python": sys.version.split()[0],
+        "PyTorch": torch.__version__,  # with its build (+cu130), which metadata drops
+        "Snakemake": package_version("snakemake"),
+        "Device of the report job": device_name(device),
+        "Date (UTC)": now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+    }
