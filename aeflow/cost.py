@@ -12,6 +12,7 @@ the projection as an order of magnitude.
 
 from __future__ import annotations
 
+from aeflow import grid
 from aeflow.logs import duration_text
 
 JOB_START = 1.8  # seconds of start-up per training job (benchmarks/workflow_overhead.py)
@@ -63,8 +64,8 @@ def mlp_weights(kind: str, params: dict) -> int:
     image grows with them, so the mlp rows of CPU_COST are per image and per weight."""
     if kind == "autoencoder":
         return 2 * 784 * params["latent"]
-    hidden = str(params.get("hidden", "")).split("-") if params.get("hidden") else []
-    sizes = [784, params["latent"], *map(int, hidden), 10]
+    hidden = grid.layer_widths("hidden", params["hidden"]) if params.get("hidden") else ()
+    sizes = [784, params["latent"], *hidden, 10]
     return sum(a * b for a, b in zip(sizes, sizes[1:]))
 
 

@@ -84,11 +84,11 @@ class GridError(ValueError):
     """A configuration grid that cannot be expanded; the message names the key."""
 
 
-def widths_text(key: str, value) -> str:
-    """128 → "128"; [128, 64] or "128-64" → "128-64"; ``hidden: none`` stays "none";
-    anything else is a GridError."""
+def layer_widths(key: str, value) -> tuple[int, ...]:
+    """The one parser of layer widths: 128 → (128,); [128, 64] or "128-64" → (128, 64);
+    ``hidden: none`` → () (a head without hidden layers); anything else is a GridError."""
     if key == "hidden" and value == NO_HIDDEN:
-        return NO_HIDDEN
+        return ()
     if isinstance(value, bool):
         parts = None
     elif isinstance(value, int):
@@ -104,7 +104,12 @@ def widths_text(key: str, value) -> str:
             f"{key}: expected layer widths like 128, 128-64 or [128, 64]"
             f"{' (or none)' if key == 'hidden' else ''}, got {value!r}"
         )
-    return "-".join(str(v) for v in parts)
+    return tuple(parts)
+
+
+def widths_text(key: str, value) -> str:
+    """Layer widths as in ids and tables: "128", "128-64", or "none" for no hidden layer."""
+    return "-".join(str(v) for v in layer_widths(key, value)) or NO_HIDDEN
 
 
 def canonical(params: dict, train_size: int | None = None) -> dict:

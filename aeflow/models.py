@@ -22,6 +22,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from aeflow import grid
+
 INPUT_SHAPE = (1, 28, 28)
 INPUT_SCALE = 1 / 255  # uint8 pixels → [0, 1]
 ENCODER_FORMAT = 1
@@ -133,7 +135,6 @@ class Dropout(nn.Module):
 # the encoder's flatten (seed 001's classifiers: "el tercero se movió luego de la
 # operación flatten"), every other dropout removed. The first is the default.
 DROPOUT_PLACES = ("hidden", "flatten")
-NO_HIDDEN = "none"  # ``hidden: none``: the head is Linear(latent, classes) alone
 
 
 def dropout_at_places(dropout: float, dropout_at: str) -> tuple[float, float]:
@@ -153,27 +154,12 @@ def _flatten(p: float) -> nn.Module:
 
 def widths(value, allow_none: bool = False) -> tuple[int, ...]:
     """Layer widths from the config: ``128``, ``"128-64"`` or ``[128, 64]`` → ``(128, 64)``;
-    with ``allow_none`` (a classifier head), ``"none"`` → ``()``."""
-    if allow_none and value == NO_HIDDEN:
-        return ()
-    if isinstance(value, bool):
-        raise ModelError(f"layer widths must be positive integers, got {value!r}")
-    if isinstance(value, int):
-        parts = [value]
-    elif isinstance(value, str):
-        try:
-            parts = [int(v) for v in value.split("-")]
-        except ValueError:
-            parts = []
-    else:
-        parts = list(value)
-    if not parts or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in parts
-    ):
-        raise ModelError(
-            f"layer widths must be positive integers like 128 or 128-64, got {value!r}"
-        )
-    return tuple(parts)
+    with ``allow_none`` (a classifier head), ``"none"`` → ``()``. Parsed by
+    :func:`aeflow.grid.layer_widths`, the one parser."""
+    try:
+        return grid.layer_widths("hidden" if allow_none else "channels", value)
+    except grid.GridError as err:
+        raise ModelError(f"layer widths must be positive integers: {err}") from err
 
 
 POOLINGS = {"max": (nn.MaxPool2d, nn.MaxPool2d), "max-avg": (nn.MaxPool2d, nn.AvgPool2d)}

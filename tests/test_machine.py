@@ -173,3 +173,15 @@ def test_split_sizes():
     assert cost.split_sizes(data) == (50_000, 10_000)
     subset = {"train": 2000, "validation": 500, "test": 1000}
     assert cost.split_sizes({**data, "subset": subset}) == (2000, 500)
+
+
+def test_mlp_weights_with_and_without_hidden_layers():
+    from aeflow import cost
+
+    assert cost.mlp_weights("classifier", {"latent": 10, "hidden": "none"}) == 784 * 10 + 10 * 10
+    assert cost.mlp_weights("classifier", {"latent": 10, "hidden": "8-4"}) == (
+        784 * 10 + 10 * 8 + 8 * 4 + 4 * 10
+    )
+    assert cost.mlp_weights("classifier", {"latent": 10, "hidden": [8, 4]}) == (
+        784 * 10 + 10 * 8 + 8 * 4 + 4 * 10
+    )
