@@ -77,6 +77,18 @@ for _where, _grid in (("autoencoder", AUTOENCODERS), ("classifier", CLASSIFIERS)
                 f"than the training set ({_train_size()} images)"
             )
 
+for _params in CLASSIFIERS.values():
+    if _params.get("labels") and _params["labels"] > _train_size():
+        raise WorkflowError(
+            f"Invalid config: classifier labels {_params['labels']} is more than the "
+            f"training set ({_train_size()} images)"
+        )
+    if _params.get("labels") and _params["batch_size"] > _params["labels"]:
+        raise WorkflowError(
+            f"Invalid config: classifier batch_size {_params['batch_size']} is larger "
+            f"than its labels ({_params['labels']} labelled images)"
+        )
+
 
 def script_path(name):
     """The `script:` of a rule that runs scripts/<name>.py (relative to rules/)."""
