@@ -118,3 +118,21 @@ def opening_paragraph(gain: pd.DataFrame) -> str:
     if all(c is None for c in cross.values()):
         sentences.append("In these runs, autoencoder pretraining never pays.")
     return " ".join(sentences)
+
+
+def gain_table(gain: pd.DataFrame) -> pd.DataFrame:
+    """:func:`gains` for the report: the difference in points with its interval, whether
+    the whole interval is above zero, and each arm's crossover."""
+    cross = crossover(gain)
+    return pd.DataFrame({
+        "initialisation": gain["initialisation"],
+        "labels": gain["labels"],
+        "test accuracy − scratch (points, 95 % interval)": [
+            stats.Estimate(r["mean"], math.nan, int(r["n"]), r["low"], r["high"]).text(100)
+            for _, r in gain.iterrows()
+        ],
+        "whole interval above zero": gain["low"] > 0,
+        "crossover (largest such size)": [
+            "none" if cross[i] is None else f"{cross[i]:,}" for i in gain["initialisation"]
+        ],
+    })  # fmt: skip

@@ -178,6 +178,7 @@ STUDY_CAPTIONS = {
     "clf_curves": "classifier_curves",
     "test_accuracy": "study_test_accuracy",
     "confusion_matrices": "confusion_matrices_figure",
+    "label_efficiency": "label_efficiency",
 }
 
 
@@ -219,7 +220,15 @@ def study_figures(name):
         if study["classifier_configurations"] or not study["classifier_sweeps"]:
             out.append(f"{folder}/clf_curves.png")
         out += [f"{folder}/test_accuracy.png", f"{folder}/confusion_matrices.png"]
+        if label_efficiency_study(name):
+            out.insert(0, f"{folder}/label_efficiency.png")
     return out
+
+
+def label_efficiency_study(name):
+    """Whether a study sweeps the number of labels (and so gets the label-efficiency
+    figure, its gains over scratch and, for the first such study, the report's opening)."""
+    return "labels" in STUDIES[name]["classifier_sweeps"]
 
 
 STUDY_FIGURES = {name: study_figures(name) for name in STUDIES}

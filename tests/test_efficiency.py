@@ -110,3 +110,22 @@ def test_without_scratch_or_rows_raises():
         efficiency.gains(rows_of(frame[frame["initialisation"] != "scratch"]))
     with pytest.raises(EfficiencyError, match="no classifier metrics"):
         efficiency.study_rows(frame, ["nothing"])
+
+
+def test_label_efficiency_figure(tmp_path):
+    from aeflow import plots
+
+    curve = efficiency.curves(rows_of(table(PAYS_SMALL)))
+    plots.label_efficiency(curve, tmp_path / "fig" / "label_efficiency.png")
+    png = (tmp_path / "fig" / "label_efficiency.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    with pytest.raises(ValueError, match="empty"):
+        plots.label_efficiency(curve.iloc[0:0], tmp_path / "empty.png")
+
+
+def test_gain_table_for_the_report():
+    out = efficiency.gain_table(efficiency.gains(rows_of(table(PAYS_SMALL))))
+    finetune = out[out["initialisation"] == "finetune"].set_index("labels")
+    assert finetune.loc[100, "test accuracy − scratch (points, 95 % interval)"].startswith("10.00 [")
+    assert finetune["whole interval above zero"].tolist() == [True, True, False, False]
+    assert set(finetune["crossover (largest such size)"]) == {"1,000"}
