@@ -463,3 +463,32 @@ def label_efficiency(curve, path, value_label="Test accuracy"):
     ax.set_title(f"{value_label} by number of labels (mean of {seeds} seeds, 95 % band)")
     ax.legend(title="initialisation", fontsize="small")
     _save(fig, path)
+
+
+# ---------------------------------------------------------------- latent maps
+
+
+def latent_maps(maps, labels, classes, path, title="Test-set latents of the base autoencoder"):
+    """Small multiples of two-dimensional maps of the same points, coloured by class.
+
+    ``maps``: {panel title: [N, 2] array} (e.g. PCA and t-SNE); ``labels``: [N] class indices."""
+    if not maps:
+        raise ValueError("latent_maps: no maps to draw")
+    labels = np.asarray(labels)
+    colors = sns.color_palette("tab10", len(classes))
+    fig, axes = plt.subplots(1, len(maps), figsize=(5 * len(maps) + 2, 5), squeeze=False)
+    for ax, (name, points) in zip(axes[0], maps.items()):
+        points = np.asarray(points)
+        if len(points) != len(labels):
+            raise ValueError(f"latent_maps: {name} has {len(points)} points, {len(labels)} labels")
+        for c, (color, cls) in enumerate(zip(colors, classes)):
+            at = labels == c
+            ax.scatter(points[at, 0], points[at, 1], s=4, color=color, alpha=0.7, label=cls)
+        ax.set_title(name)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0][-1].legend(
+        loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3, fontsize="small"
+    )
+    fig.suptitle(f"{title} ({len(labels)} images)")
+    _save(fig, path)

@@ -122,6 +122,14 @@ def base_classifier(init):
     raise WorkflowError(f"no base classifier for initialisation {init}")
 
 
+def base_autoencoder():
+    """Id of the main grid's base autoencoder (its configuration is the base's)."""
+    for ae_id in MAIN_AUTOENCODERS:
+        if AUTOENCODERS[ae_id] == AE_BASE:
+            return ae_id
+    raise WorkflowError("no base autoencoder in the main grid")
+
+
 def base_classifiers():
     return {init: base_classifier(init) for init in INITIALISATIONS}
 
@@ -166,6 +174,7 @@ FIGURES = (
     + [
         "results/figures/confusion_matrices.png",
         "results/figures/test_accuracy.png",
+        "results/figures/latent_maps.png",
     ]
 )
 

@@ -70,6 +70,15 @@ def test_probes_of_every_autoencoder(finished):
         assert ae[column].between(0, 1).all() and ae[column].notna().all()
 
 
+def test_latent_maps_of_the_base_autoencoder(finished):
+    workflow, _, _ = finished
+    png = workflow / "results" / "figures" / "latent_maps.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    log = (workflow / "logs" / "figures" / "latent_maps.log").read_text()
+    assert f"from {N_TEST} test images" in log  # fewer test images than latent_points
+    assert "Latent maps" in (workflow / "results" / "report.html").read_text()
+
+
 def test_report_opens_with_the_answer_and_the_figure(finished):
     workflow, _, _ = finished
     figure = workflow / "results" / "figures" / "studies" / "label-efficiency" / "label_efficiency.png"
