@@ -235,8 +235,8 @@ def study_figures(name):
 
 
 def label_efficiency_study(name):
-    """Whether a study sweeps the number of labels (and so gets the label-efficiency
-    figure, its gains over scratch and, for the first such study, the report's opening)."""
+    """Whether a study sweeps the number of labels: its label-efficiency figure and
+    gains over scratch (the first such study also opens the report)."""
     return "labels" in STUDIES[name]["classifier_sweeps"]
 
 
