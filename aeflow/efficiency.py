@@ -116,7 +116,10 @@ def opening_paragraph(gain: pd.DataFrame) -> str:
             )
         sentences.append(text[0].upper() + text[1:])
     if all(c is None for c in cross.values()):
-        sentences.append("In these runs, autoencoder pretraining never pays.")
+        sentences.append(
+            "In these runs, autoencoder pretraining never pays (at no size is a gain's "
+            "whole 95 % interval above zero)."
+        )
     return " ".join(sentences)
 
 

@@ -79,7 +79,10 @@ def test_opening_paragraph_says_when_pretraining_never_pays():
     assert efficiency.crossover(gain) == {"frozen": None, "finetune": None}
     text = efficiency.opening_paragraph(gain)
     assert "-3.0 points" in text
-    assert text.endswith("In these runs, autoencoder pretraining never pays.")
+    assert text.endswith(
+        "In these runs, autoencoder pretraining never pays (at no size is a gain's whole "
+        "95 % interval above zero)."
+    )
 
 
 def test_pays_at_every_size():
