@@ -189,6 +189,50 @@ def split(
     return out
 
 
+# Offsets the replicate seed for drawing labelled subsets, so that which images are
+# labelled is not the same random stream as the training shuffle of that seed.
+LABELS_STREAM = 7_919
+
+
+def labelled_order(labels: torch.Tensor, seed: int) -> torch.Tensor:
+    """A per-seed order of the training indices whose every prefix is stratified by class.
+
+    Each class's indices are shuffled (``seed``); the r-th of class c's n_c images gets the
+    key (r + ½) / n_c, and all indices are sorted by key (ties in a random order). A
+    prefix of k indices then holds k·n_c/N ± 1 images of class c, and the first k are
+    inside the first k' > k: one seed's 100 labelled images lie inside its 300.
+    """
+    if labels.dim() != 1 or len(labels) == 0:
+        raise DataError("labelled_order: expected a non-empty one-dimensional label tensor")
+    generator = torch.Generator().manual_seed(LABELS_STREAM + int(seed))
+    shuffled = torch.randperm(len(labels), generator=generator)
+    key = torch.empty(len(labels), dtype=torch.float64)
+    for c in labels.unique():
+        members = shuffled[labels[shuffled] == c]
+        key[members] = (torch.arange(len(members), dtype=torch.float64) + 0.5) / len(members)
+    # stable sort of a random permutation: equal keys keep a random (seeded) order
+    tie_order = torch.randperm(len(labels), generator=generator)
+    return tie_order[torch.sort(key[tie_order], stable=True).indices]
+
+
+def with_labels(dataset: dict, labels: int | None, seed: int) -> dict:
+    """The split with only ``labels`` labelled training images (the first of
+    :func:`labelled_order` for ``seed``); validation and test stay whole. ``None``: all."""
+    if labels is None:
+        return dataset
+    n_train = len(dataset["train_labels"])
+    if not 1 <= labels <= n_train:
+        raise DataError(
+            f"labels={labels}: must be between 1 and the {n_train} training images"
+        )
+    keep = labelled_order(dataset["train_labels"], seed)[:labels]
+    return {
+        **dataset,
+        "train_images": dataset["train_images"][keep],
+        "train_labels": dataset["train_labels"][keep],
+    }
+
+
 def save(dataset: dict, path: str | Path) -> None:
     """Save the split as one ``.pt`` file (uint8 images), written atomically."""
     files.save_torch(dataset, path)

@@ -48,6 +48,8 @@ CLASSIFIER_KEYS = (
     "batch_size",
     "epochs",
     *TRAINING_KEYS,
+    "labels",
+    "min_steps",
 )
 # Values of keys a config may leave out (config/schema.yaml has the same defaults).
 DEFAULTS = {
@@ -62,6 +64,8 @@ DEFAULTS = {
     "patience": 0,
     "dropout_at": "hidden",
     "decoder_batch_norm": True,
+    "labels": None,
+    "min_steps": 0,
 }
 # Keys added after ids were published: at their default they stay out of the id (and only
 # there), so that adding them changed no existing configuration's id.
@@ -72,6 +76,12 @@ ID_SILENT_DEFAULTS = {
 ARCHITECTURE_ONLY = {"decoder_batch_norm": ("conv_bn",)}
 # ``hidden: none``: a classifier head without hidden layers, Linear(latent, 10).
 NO_HIDDEN = "none"
+# Keys that enter a configuration (its id, its params, its table columns) only when set
+# away from this value: adding them changed no existing configuration's id.
+# ``labels``: labelled training images of a classifier (None: all of them, see
+# :func:`aeflow.data.labelled_order`); ``min_steps``: the fewest optimiser steps a
+# classifier trains for (:func:`aeflow.training.planned_epochs`).
+ABSENT_AT_DEFAULT = {k: DEFAULTS[k] for k in ("labels", "min_steps")}
 # Keys that shape an encoder: a pretrained encoder fits a classifier when these agree.
 ENCODER_KEYS = ("architecture", "latent", "channels", "pooling")
 # Layer widths: 128, "128-64" or [128, 64] in the config, "128-64" in ids and tables.
@@ -118,6 +128,13 @@ def canonical(params: dict, train_size: int | None = None) -> dict:
     out = {}
     for key in sorted(params):
         value = params[key]
+        if key in ABSENT_AT_DEFAULT and value == ABSENT_AT_DEFAULT[key]:
+            continue
+        if key in ABSENT_AT_DEFAULT and (
+            isinstance(value, bool) or not isinstance(value, int) or value < (key == "labels")
+        ):
+            least = "1 (labelled images)" if key == "labels" else "0 (optimiser steps)"
+            raise GridError(f"{key}: expected a whole number of at least {least}, got {value!r}")
         if key in WIDTH_KEYS:
             out[key] = widths_text(key, value)
         elif key == "batch_size" and value == FULL_BATCH:
@@ -275,4 +292,5 @@ def _only_match(autoencoders: dict[str, dict], shape: dict, overrides: dict) -> 
 def describe(params: dict, base: dict) -> str:
     """Short label of how a configuration differs from the base: "base", "lr=0.01"."""
     diff = [f"{k}={params[k]}" for k in sorted(base) if k in params and params[k] != base[k]]
+    diff += [f"{k}={params[k]}" for k in sorted(ABSENT_AT_DEFAULT) if k in params and k not in base]
     return ", ".join(diff) or "base"

@@ -427,3 +427,68 @@ def accuracy_by_group(metrics, group, path, value="test_accuracy", order=None):
     ax.set_title(title)
     ax.legend(handles=handles, fontsize="small", loc="best")
     _save(fig, path)
+
+
+# ---------------------------------------------------------------- label efficiency
+
+
+def label_efficiency(curve, path, value_label="Test accuracy"):
+    """Accuracy against the number of labelled training images (log axis): one line per
+    initialisation, its mean over seeds, and a band for its 95 % interval.
+
+    ``curve``: :func:`aeflow.efficiency.curves` (initialisation, labels, mean, low, high, n)."""
+    if curve.empty:
+        raise ValueError("label_efficiency: empty curve table")
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    present = list(dict.fromkeys(curve["initialisation"]))
+    order = [i for i in INITIALISATION_ORDER if i in present] + [
+        i for i in present if i not in INITIALISATION_ORDER
+    ]
+    for color, init in zip(_palette(len(order)), order):
+        line = curve[curve["initialisation"] == init].sort_values("labels")
+        ax.plot(line["labels"], 100 * line["mean"], marker="o", color=color, label=init)
+        banded = line[np.isfinite(line["low"])]
+        if len(banded):
+            ax.fill_between(
+                banded["labels"], 100 * banded["low"], 100 * banded["high"], color=color, alpha=0.2
+            )
+    ax.set_xscale("log")
+    sizes = sorted(curve["labels"].unique())
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([f"{int(s):,}" for s in sizes], rotation=30 if len(sizes) > 4 else 0)
+    ax.minorticks_off()
+    ax.set_xlabel("Labelled training images")
+    ax.set_ylabel(f"{value_label} (%)")
+    seeds = int(curve["n"].max())
+    ax.set_title(f"{value_label} by number of labels (mean of {seeds} seeds, 95 % band)")
+    ax.legend(title="initialisation", fontsize="small")
+    _save(fig, path)
+
+
+# ---------------------------------------------------------------- latent maps
+
+
+def latent_maps(maps, labels, classes, path, title="Test-set latents of the base autoencoder"):
+    """Small multiples of two-dimensional maps of the same points, coloured by class.
+
+    ``maps``: {panel title: [N, 2] array} (e.g. PCA and t-SNE); ``labels``: [N] class indices."""
+    if not maps:
+        raise ValueError("latent_maps: no maps to draw")
+    labels = np.asarray(labels)
+    colors = sns.color_palette("tab10", len(classes))
+    fig, axes = plt.subplots(1, len(maps), figsize=(5 * len(maps) + 2, 5), squeeze=False)
+    for ax, (name, points) in zip(axes[0], maps.items()):
+        points = np.asarray(points)
+        if len(points) != len(labels):
+            raise ValueError(f"latent_maps: {name} has {len(points)} points, {len(labels)} labels")
+        for c, (color, cls) in enumerate(zip(colors, classes)):
+            at = labels == c
+            ax.scatter(points[at, 0], points[at, 1], s=4, color=color, alpha=0.7, label=cls)
+        ax.set_title(name)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0][-1].legend(
+        loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3, fontsize="small"
+    )
+    fig.suptitle(f"{title} ({len(labels)} images)")
+    _save(fig, path)

@@ -41,6 +41,19 @@ TEMPLATE = """<!DOCTYPE html>
 </head>
 <body>
 <h1>{{ title }}</h1>
+{%- if opening %}
+<section id="{{ opening.id }}" class="opening">
+{%- for paragraph in opening.text %}
+<p><strong>{{ paragraph }}</strong></p>
+{%- endfor %}
+{%- for f in opening.figures %}
+<figure>
+<img src="{{ f.src }}" alt="{{ f.alt }}">
+<figcaption>{{ f.caption }}</figcaption>
+</figure>
+{%- endfor %}
+</section>
+{%- endif %}
 <nav aria-label="Contents">
 <h2 id="contents">Contents</h2>
 <ul>
@@ -177,7 +190,7 @@ def _figure_items(figures, taken):
     ]
 
 
-def build_report(path, title, setup, tables, figures, template=None, studies=()):
+def build_report(path, title, setup, tables, figures, template=None, studies=(), opening=None):
     """Write a self-contained HTML page.
 
     setup:   mapping (or list of pairs) label -> value
@@ -186,6 +199,8 @@ def build_report(path, title, setup, tables, figures, template=None, studies=())
     template: optional path to a jinja2 template receiving the same variables as TEMPLATE
     studies: list of sections after those, each a dict with "heading", "text" (a list
              of paragraphs), "tables" and "figures" (shaped as above)
+    opening: optional dict with "text" (paragraphs) and "figures" (shaped as above): the
+             answer first, shown under the title before the contents
     """
     taken = {"contents", "setup"}
     setup_rows = [
@@ -203,9 +218,17 @@ def build_report(path, title, setup, tables, figures, template=None, studies=())
         }
         for study in studies
     ]
+    opening_item = None
+    if opening:
+        opening_item = {
+            "id": _slug("answer", taken),
+            "text": [str(t) for t in opening.get("text", ()) if t],
+            "figures": _figure_items(opening.get("figures", ()), taken),
+        }
     source = TEMPLATE if template is None else Path(template).read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = env.from_string(source).render(
-        title=title, setup=setup_rows, tables=table_items, figures=figure_items, studies=study_items
+        title=title, setup=setup_rows, tables=table_items, figures=figure_items, studies=study_items,
+        opening=opening_item,
     )
     files.write_text(path, html)

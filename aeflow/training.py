@@ -30,6 +30,7 @@ from torch import nn
 
 from aeflow import files, optim
 from aeflow.logs import duration_text
+from aeflow.data import with_labels
 from aeflow.memory import keep_freed_memory
 from aeflow.metrics import batch_loss, eval_batch_size, evaluate_split
 from aeflow.models import preferred_memory_format, set_memory_format
@@ -336,13 +337,33 @@ def _epoch_line(epoch, epochs, rows, seconds, mean_seconds) -> str:
     return " ".join(parts)
 
 
+def planned_epochs(epochs: int, n_train: int, batch_size: int, min_steps: int = 0) -> int:
+    """``epochs``, raised so that the run takes at least ``min_steps`` optimiser steps.
+
+    An epoch is ⌈n_train / batch_size⌉ steps: with 100 labelled images and batches of
+    100, 30 epochs are 30 steps, which under-trains; ``min_steps`` 3000 makes them 3000
+    epochs (early stopping, ``patience``, may end them sooner)."""
+    if min_steps < 0:
+        raise TrainingError(f"min_steps must not be negative, got {min_steps}")
+    if not 1 <= batch_size <= n_train:
+        raise TrainingError(f"batch_size {batch_size} must be between 1 and {n_train}")
+    steps_per_epoch = math.ceil(n_train / batch_size)
+    return max(epochs, math.ceil(min_steps / steps_per_epoch))
+
+
 def _fit(model, task, params, data, seed, device, checkpoint, log, engine) -> dict:
     """:func:`train` with a configuration's hyperparameters; resumable for that
     configuration and seed only (the checkpoint's fingerprint)."""
+    epochs = planned_epochs(
+        params["epochs"], len(data["train_images"]), params["batch_size"],
+        params.get("min_steps", 0),
+    )  # fmt: skip
+    if epochs != params["epochs"]:
+        log(f"min_steps {params['min_steps']}: {epochs} epochs instead of {params['epochs']}")
     schedule = {k: params[k] for k in ("lr_min", "lr_epochs", "lr_gamma") if k in params}
     schedule["schedule"] = params.get("lr_schedule", "none")
     return train(
-        model, data, task=task, epochs=params["epochs"], batch_size=params["batch_size"],
+        model, data, task=task, epochs=epochs, batch_size=params["batch_size"],
         optimizer=params["optimizer"], lr=params["lr"], seed=seed, device=device,
         checkpoint=checkpoint, fingerprint={**params, "seed": seed}, log=log,
         momentum=params.get("momentum", 0.0), weight_decay=params.get("weight_decay", 0.0),
@@ -374,7 +395,10 @@ def fit_classifier(
     **engine,
 ):
     """Build the classifier, start its encoder from ``encoder`` (an export dict) for
-    ``frozen``/``finetune``, freeze it for ``frozen``, train; return (model, result)."""
+    ``frozen``/``finetune``, freeze it for ``frozen``, train; return (model, result).
+
+    ``params["labels"]``: train on that many labelled images only (stratified, nested,
+    drawn per ``seed``: :func:`aeflow.data.with_labels`); validation stays whole."""
     from aeflow.models import build_classifier, encoder_options, load_encoder_state
 
     init = params["initialisation"]
@@ -382,6 +406,7 @@ def fit_classifier(
         raise TrainingError(
             f"initialisation {init!r} needs {'an' if init != 'scratch' else 'no'} encoder"
         )
+    data = with_labels(data, params.get("labels"), seed)
     seed_everything(seed)
     model = build_classifier(params, classes=len(data["classes"]))
     if encoder is not None:

@@ -75,6 +75,18 @@ for _where, _grid in (("autoencoder", AUTOENCODERS), ("classifier", CLASSIFIERS)
                 f"than the training set ({_train_size()} images)"
             )
 
+for _params in CLASSIFIERS.values():
+    if _params.get("labels") and _params["labels"] > _train_size():
+        raise WorkflowError(
+            f"Invalid config: classifier labels {_params['labels']} is more than the "
+            f"training set ({_train_size()} images)"
+        )
+    if _params.get("labels") and _params["batch_size"] > _params["labels"]:
+        raise WorkflowError(
+            f"Invalid config: classifier batch_size {_params['batch_size']} is larger "
+            f"than its labels ({_params['labels']} labelled images)"
+        )
+
 
 def script_path(name):
     """The `script:` of a rule that runs scripts/<name>.py (relative to rules/)."""
@@ -106,6 +118,14 @@ def base_classifier(init):
         ):
             return clf_id
     raise WorkflowError(f"no base classifier for initialisation {init}")
+
+
+def base_autoencoder():
+    """Id of the main grid's base autoencoder (its configuration is the base's)."""
+    for ae_id in MAIN_AUTOENCODERS:
+        if AUTOENCODERS[ae_id] == AE_BASE:
+            return ae_id
+    raise WorkflowError("no base autoencoder in the main grid")
 
 
 def base_classifiers():
@@ -152,6 +172,7 @@ FIGURES = (
     + [
         "results/figures/confusion_matrices.png",
         "results/figures/test_accuracy.png",
+        "results/figures/latent_maps.png",
     ]
 )
 
@@ -164,6 +185,7 @@ STUDY_CAPTIONS = {
     "clf_curves": "classifier_curves",
     "test_accuracy": "study_test_accuracy",
     "confusion_matrices": "confusion_matrices_figure",
+    "label_efficiency": "label_efficiency",
 }
 
 
@@ -205,7 +227,15 @@ def study_figures(name):
         if study["classifier_configurations"] or not study["classifier_sweeps"]:
             out.append(f"{folder}/clf_curves.png")
         out += [f"{folder}/test_accuracy.png", f"{folder}/confusion_matrices.png"]
+        if label_efficiency_study(name):
+            out.insert(0, f"{folder}/label_efficiency.png")
     return out
+
+
+def label_efficiency_study(name):
+    """Whether a study sweeps the number of labels: its label-efficiency figure and
+    gains over scratch (the first such study also opens the report)."""
+    return "labels" in STUDIES[name]["classifier_sweeps"]
 
 
 STUDY_FIGURES = {name: study_figures(name) for name in STUDIES}

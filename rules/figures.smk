@@ -144,3 +144,27 @@ rule plot_test_accuracy:
         group="initialisation",
     script:
         script_path("plot_test_accuracy")
+
+
+rule plot_latent_maps:
+    input:
+        data=DATASET,
+        model=lambda w: f"results/autoencoder/{base_autoencoder()}/seed{SEEDS[0]}/model.pt",
+        code=code("plot_latent_maps"),
+    output:
+        report(
+            "results/figures/latent_maps.png",
+            caption=caption("latent_maps"),
+            category="Autoencoder",
+            labels={"figure": "latent maps (PCA, t-SNE)"},
+        ),
+    log:
+        "logs/figures/latent_maps.log",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        hp=lambda w: AUTOENCODERS[base_autoencoder()],
+        device=config["device"],
+        points=config["figures"]["latent_points"],
+    script:
+        script_path("plot_latent_maps")

@@ -55,6 +55,8 @@ rule report:
         main_autoencoders=MAIN_AUTOENCODERS,
         main_classifiers=MAIN_CLASSIFIERS,
         studies=STUDIES,
+        label_efficiency=[name for name in STUDIES if label_efficiency_study(name)],
+        all_labels=_train_size(),
         study_figures={
             name: [(f, caption_text(figure_caption(f))) for f in figures]
             for name, figures in STUDY_FIGURES.items()

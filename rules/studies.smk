@@ -174,3 +174,26 @@ rule plot_study_confusion_matrices:
         model_ids=lambda w: STUDIES[w.study]["base_classifiers"],
     script:
         script_path("plot_confusion_matrices")
+
+
+rule plot_study_label_efficiency:
+    input:
+        metrics="results/tables/classifier_metrics.parquet",
+        code=code("plot_label_efficiency"),
+    output:
+        report(
+            "results/figures/studies/{study}/label_efficiency.png",
+            caption=caption("label_efficiency"),
+            category="Studies",
+            subcategory="{study}",
+            labels={"figure": "test accuracy by number of labels"},
+        ),
+    log:
+        "logs/figures/studies/{study}/label_efficiency.log",
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        model_ids=lambda w: list(STUDIES[w.study]["classifiers"]),
+        all_labels=_train_size(),
+    script:
+        script_path("plot_label_efficiency")

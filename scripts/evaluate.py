@@ -1,6 +1,6 @@
 """Test-set metrics of one trained model (both evaluation rules)."""
 
-from aeflow import data, devices, metrics, models, tables
+from aeflow import data, devices, metrics, models, probes, tables
 from aeflow.logs import job_logger
 
 log = job_logger(snakemake.log[0])
@@ -16,13 +16,17 @@ identity = (saved["kind"], saved["model_id"], saved["seed"], saved["params"])
 
 if saved["kind"] == "autoencoder":
     values = {"test_mse": metrics.reconstruction_mse(model, images), **summary}
+    values.update(probes.probe_values(model.encoder, dataset, device, seed=saved["seed"]))
     shown = snakemake.params.shown
     metrics.save_reconstructions(
         dataset["test_images"][:shown].clone(),
         metrics.reconstruct(model, images[:shown]).cpu(),
         snakemake.output.reconstructions,
     )
-    log(f"test MSE {values['test_mse']:.5f}")
+    log(
+        f"test MSE {values['test_mse']:.5f}, k-NN accuracy {values['test_knn_accuracy']:.4f}, "
+        f"linear probe accuracy {values['test_linear_probe_accuracy']:.4f}"
+    )
 else:
     scores = metrics.classification_scores(metrics.predict(model, images), labels)
     values = tables.classifier_values(scores, saved["summary"], classes)

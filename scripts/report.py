@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 import aeflow
-from aeflow import provenance, report, stats, studies, tables
+from aeflow import efficiency, provenance, report, stats, studies, tables
 from aeflow.grid import AUTOENCODER_KEYS, CLASSIFIER_KEYS
 from aeflow.logs import job_logger
 
@@ -70,6 +70,7 @@ def study_heading(path):
         "clf_curves": "Classifier learning curves",
         "test_accuracy": "Test accuracy by configuration",
         "confusion_matrices": "Confusion matrices of the base classifiers (percent)",
+        "label_efficiency": "Test accuracy by number of labels",
     }.get(name, name)
 
 
@@ -86,8 +87,27 @@ def study_section(name, study):
     if len(differences):
         parts.append(("Each configuration against the base, paired by seed", differences))
     figures = [(study_heading(p), p, c) for p, c in snakemake.params.study_figures[name]]
+    if name in snakemake.params.label_efficiency:
+        text.insert(0, answers[name])
+        parts.insert(0, ("Gain of each pretrained arm over scratch, by number of labels", gain_table(name)))
     return {"heading": study["title"], "text": text, "tables": parts, "figures": figures}
 
+
+def label_gains(name):
+    rows = efficiency.study_rows(
+        clf, STUDIES_PARAMS[name]["classifiers"], snakemake.params.all_labels
+    )
+    return efficiency.gains(rows)
+
+
+def gain_table(name):
+    return efficiency.gain_table(gains[name])
+
+
+# label-efficiency studies: the gains over scratch, and the answer the report opens with
+STUDIES_PARAMS = snakemake.params.studies
+gains = {name: label_gains(name) for name in snakemake.params.label_efficiency}
+answers = {name: efficiency.opening_paragraph(gain) for name, gain in gains.items()}
 
 # every study's claims at a glance, first after the main verdicts
 glance = [
@@ -109,6 +129,18 @@ setup = {
         snakemake.config["device"],
     ),
 }
+
+opening = None
+if snakemake.params.label_efficiency:
+    first = snakemake.params.label_efficiency[0]
+    opening = {
+        "text": [answers[first]],
+        "figures": [
+            ("Where pretraining pays", p, c)
+            for p, c in snakemake.params.study_figures[first]
+            if Path(p).stem == "label_efficiency"
+        ],
+    }
 report.build_report(
     snakemake.output[0],
     "aeflow: does autoencoder pretraining help a Fashion-MNIST classifier?",
@@ -116,5 +148,6 @@ report.build_report(
     sections,
     figures,
     studies=[study_section(name, study) for name, study in snakemake.params.studies.items()],
+    opening=opening,
 )
 log(f"wrote {snakemake.output[0]} with {len(figures)} figures")

@@ -185,8 +185,9 @@ def test_every_output_exists(runs):
         "classifier_curves.png",
         "confusion_matrices.png",
         "test_accuracy.png",
+        "latent_maps.png",
     }
-    assert len(figures) == 9
+    assert len(figures) == 10
     assert {p.name for p in (cluster / "results" / "figures").glob("*.png")} == figures
 
 

@@ -1,0 +1,94 @@
+"""The label-efficiency study through real snakemake on tiny synthetic data: labelled
+subsets and min_steps reach the classifiers, the probes reach the autoencoder table, and
+the report opens with the computed answer and the figure."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+from test_workflow import N_TEST, N_TRAIN, N_VAL
+from workflow_helpers import finished_run
+
+pytestmark = pytest.mark.workflow
+
+SIZES = [30, 120, 240]  # the training split has N_TRAIN - N_VAL = 240 images
+
+
+def config(source, checksums) -> dict:
+    return {
+        "data": {"sources": [str(source)], "files": checksums,
+                 "classes": [f"class {i}" for i in range(10)], "train_images": N_TRAIN,
+                 "validation_size": N_VAL, "split_seed": 0},
+        "seeds": [0, 1],
+        "device": "cpu",
+        "autoencoder": {"base": {"latent": 16, "epochs": 2, "batch_size": 30}},
+        "classifier": {"base": {"latent": 16, "hidden": 32, "epochs": 2, "batch_size": 30},
+                       "initialisations": ["scratch"]},
+        "figures": {"reconstructions": 4},
+        "studies": {
+            "label-efficiency": {
+                "title": "Where pretraining pays",
+                "classifier": {
+                    "base": {"labels": 240, "min_steps": 12},
+                    "initialisations": ["scratch", "frozen", "finetune"],
+                    "sweeps": {"labels": SIZES},
+                },
+            },
+        },
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    return finished_run(tmp_path_factory.mktemp("labels"), config, "labels", N_TRAIN, N_TEST)
+
+
+def read(workflow, name):
+    return pd.read_parquet(workflow / "results" / "tables" / f"{name}.parquet")
+
+
+def test_labels_and_min_steps_reach_the_classifiers(finished):
+    workflow, _, _ = finished
+    clf = read(workflow, "classifier_metrics")
+    study = clf[clf["labels"].notna()]
+    assert sorted(study["labels"].astype(int).unique()) == SIZES
+    assert study.groupby(["initialisation", "labels"])["seed"].nunique().eq(2).all()
+    assert len(study) == 3 * len(SIZES) * 2
+    # batches of 30: 1, 4 and 8 steps per epoch; 12 steps at least, 2 epochs at least
+    epochs = study.groupby("labels")["epochs_run"].unique().map(list).to_dict()
+    assert epochs == {30: [12], 120: [3], 240: [2]}
+    main = clf[clf["labels"].isna()]
+    assert set(main["initialisation"]) == {"scratch"} and len(main) == 2
+
+
+def test_probes_of_every_autoencoder(finished):
+    workflow, _, _ = finished
+    ae = read(workflow, "autoencoder_metrics")
+    for column in ("test_knn_accuracy", "test_linear_probe_accuracy"):
+        assert ae[column].between(0, 1).all() and ae[column].notna().all()
+
+
+def test_latent_maps_of_the_base_autoencoder(finished):
+    workflow, _, _ = finished
+    png = workflow / "results" / "figures" / "latent_maps.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    log = (workflow / "logs" / "figures" / "latent_maps.log").read_text()
+    assert f"from {N_TEST} test images" in log  # fewer test images than latent_points
+    assert "Latent maps" in (workflow / "results" / "report.html").read_text()
+
+
+def test_report_opens_with_the_answer_and_the_figure(finished):
+    workflow, _, _ = finished
+    figure = workflow / "results" / "figures" / "studies" / "label-efficiency" / "label_efficiency.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (workflow / "results" / "report.html").read_text()
+    opening = html[html.index("</h1>") : html.index('<nav aria-label="Contents">')]
+    assert re.search(r"With 30 labels, fine-tuning the pretrained encoder gives [+-]\d+\.\d points", opening)
+    assert "the frozen pretrained encoder gives" in opening
+    assert opening.count("<img") == 1
+    start = html.index("<h2>Where pretraining pays</h2>")
+    section = html[start : html.index("</section>", start)]
+    assert "Gain of each pretrained arm over scratch, by number of labels" in section
+    assert "crossover (largest such size)" in section
