@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 
@@ -45,7 +45,7 @@ def _imported_names(tree: ast.AST, package: str, current: str | None) -> set[str
     return {n for n in names if n == package or n.startswith(package + ".")}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _module_file(package_dir: Path, dotted: str) -> Path | None:
     """The file of module ``dotted`` (``package.a.b``) inside ``package_dir``, if any."""
     parts = dotted.split(".")[1:]

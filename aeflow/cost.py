@@ -111,16 +111,16 @@ def plan_lines(
     """The few lines printed before the first job: how many trainings (``trainings``:
     kind → one ``(params, already trained)`` per configuration and seed), where they
     run, how long the ones left should take here, and where the report will be."""
-    todo = {
-        kind: [params for params, done in jobs if not done] for kind, jobs in trainings.items()
-    }
+    todo = {kind: [params for params, done in jobs if not done] for kind, jobs in trainings.items()}
     total = sum(len(jobs) for jobs in trainings.values())
     left = sum(len(jobs) for jobs in todo.values())
     counts = " and ".join(f"{len(jobs)} {kind}" for kind, jobs in trainings.items())
     if device == "cpu":
         where = f"cpu ({'no GPU visible' if gpus == 0 else 'device: cpu'}), "
-        where += "training jobs one at a time on 1 core" if cores == 1 else (
-            f"training jobs side by side on {cores} cores"
+        where += (
+            "training jobs one at a time on 1 core"
+            if cores == 1
+            else (f"training jobs side by side on {cores} cores")
         )
     else:
         where = f"cuda, one training job per GPU ({gpus} visible)"

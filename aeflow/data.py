@@ -222,9 +222,7 @@ def with_labels(dataset: dict, labels: int | None, seed: int) -> dict:
         return dataset
     n_train = len(dataset["train_labels"])
     if not 1 <= labels <= n_train:
-        raise DataError(
-            f"labels={labels}: must be between 1 and the {n_train} training images"
-        )
+        raise DataError(f"labels={labels}: must be between 1 and the {n_train} training images")
     keep = labelled_order(dataset["train_labels"], seed)[:labels]
     return {
         **dataset,

@@ -19,7 +19,10 @@ from aeflow import stats
 VALUE = "test_accuracy"
 PRETRAINED = ("frozen", "finetune")
 SCRATCH = "scratch"
-ARM_TEXT = {"frozen": "the frozen pretrained encoder", "finetune": "fine-tuning the pretrained encoder"}
+ARM_TEXT = {
+    "frozen": "the frozen pretrained encoder",
+    "finetune": "fine-tuning the pretrained encoder",
+}
 
 
 class EfficiencyError(ValueError):

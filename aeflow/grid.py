@@ -69,9 +69,7 @@ DEFAULTS = {
 }
 # Keys added after ids were published: at their default they stay out of the id (and only
 # there), so that adding them changed no existing configuration's id.
-ID_SILENT_DEFAULTS = {
-    k: DEFAULTS[k] for k in ("dropout_at", "decoder_batch_norm")
-}
+ID_SILENT_DEFAULTS = {k: DEFAULTS[k] for k in ("dropout_at", "decoder_batch_norm")}
 # Keys that only some architectures have: any other given them is an error.
 ARCHITECTURE_ONLY = {"decoder_batch_norm": ("conv_bn",)}
 # ``hidden: none``: a classifier head without hidden layers, Linear(latent, 10).
@@ -154,9 +152,7 @@ def canonical(params: dict, train_size: int | None = None) -> dict:
 
 def config_id(prefix: str, params: dict) -> str:
     """Stable identifier: ``<prefix>-<10 hex digits of sha1(canonical json)>``."""
-    shown = {
-        k: v for k, v in canonical(params).items() if ID_SILENT_DEFAULTS.get(k, object()) != v
-    }
+    shown = {k: v for k, v in canonical(params).items() if ID_SILENT_DEFAULTS.get(k, object()) != v}
     text = json.dumps(shown, sort_keys=True, separators=(",", ":"))
     return f"{prefix}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 

@@ -45,7 +45,7 @@ def _set(mmap_threshold: int, trim_threshold: int) -> bool:
         return False
     try:
         libc = ctypes.CDLL(None)
-        libc.gnu_get_libc_version  # only glibc has it (musl's mallopt does nothing)
+        _ = libc.gnu_get_libc_version  # only glibc has it (musl's mallopt does nothing)
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False

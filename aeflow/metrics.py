@@ -132,10 +132,7 @@ def predict(model, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor
     """Logits ([N, classes]) in eval mode."""
     with evaluating(model, images.device):
         return torch.cat(
-            [
-                model(as_input(images[i : i + batch_size]))
-                for i in range(0, len(images), batch_size)
-            ]
+            [model(as_input(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
         )
 
 

@@ -140,9 +140,7 @@ DROPOUT_PLACES = ("hidden", "flatten")
 def dropout_at_places(dropout: float, dropout_at: str) -> tuple[float, float]:
     """``(p after each hidden activation, p after the flatten)`` for a placement."""
     if dropout_at not in DROPOUT_PLACES:
-        raise ModelError(
-            f"dropout_at {dropout_at!r} unknown; allowed: {', '.join(DROPOUT_PLACES)}"
-        )
+        raise ModelError(f"dropout_at {dropout_at!r} unknown; allowed: {', '.join(DROPOUT_PLACES)}")
     return (dropout, 0.0) if dropout_at == "hidden" else (0.0, dropout)
 
 

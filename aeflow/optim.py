@@ -109,9 +109,7 @@ class _Fused:
         current hyperparameters and given its state; this object then delegates to it and
         shares its ``param_groups`` (a schedule's lr reaches it) and ``state``."""
         group = self.param_groups[0]
-        fallback = self.fallback_class(
-            self.params, **{k: group[k] for k in self.hyperparameters}
-        )
+        fallback = self.fallback_class(self.params, **{k: group[k] for k in self.hyperparameters})
         for p, entry in state.items():
             fallback.state[p] = entry
         self.fallback = fallback

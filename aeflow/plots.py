@@ -182,7 +182,7 @@ def sweep_curves(histories, kind, base, param, path, metric="loss", model_ids=No
     n_seeds = selected["seed"].nunique()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     _plot_sweep(ax, selected, param, metric)
-    spread = "mean over {} seeds, band = min–max".format(n_seeds) if n_seeds > 1 else "1 seed"
+    spread = f"mean over {n_seeds} seeds, band = min–max" if n_seeds > 1 else "1 seed"
     ax.set_title(f"{kind.capitalize()}: {metric} vs epoch by {param}\n({spread})")
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
@@ -347,6 +347,7 @@ def confusion_matrices(confusion, model_ids, path, normalize=True):
 
 
 # ---------------------------------------------------------------- accuracy by group
+
 
 def _mean_ci(values):
     """Mean and half-width of the 95 % t interval (:func:`aeflow.stats.half_width`);

@@ -54,7 +54,9 @@ def knn_accuracy(train_z, train_y, test_z, test_y, k: int = KNN_K, chunk: int = 
         query = F.normalize(test_z[start : start + chunk].float(), dim=1)
         similarity, index = (query @ bank.T).topk(k, dim=1)
         votes = torch.zeros(len(query), classes, dtype=torch.float64)
-        votes.scatter_add_(1, train_y[index].long(), torch.ones_like(similarity, dtype=torch.float64))
+        votes.scatter_add_(
+            1, train_y[index].long(), torch.ones_like(similarity, dtype=torch.float64)
+        )
         strength = torch.zeros(len(query), classes, dtype=torch.float64)
         strength.scatter_add_(1, train_y[index].long(), similarity.double())
         # whole votes first; summed similarity (< k + 1 in size) only breaks ties

@@ -12,7 +12,7 @@ import hashlib
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -22,6 +22,7 @@ UNKNOWN = "unknown"
 def git_commit(folder: str | Path) -> str:
     """``<commit> (clean)`` or ``<commit> (uncommitted changes)`` of the git checkout
     holding ``folder``; "not a git checkout" (or git missing) otherwise."""
+
     def git(*args):
         return subprocess.run(
             ["git", "-C", str(folder), *args], capture_output=True, text=True, check=True
@@ -73,7 +74,7 @@ def provenance(folder: str | Path, config_files, device: str, now: datetime | No
     """The report's provenance rows, label → text."""
     import torch
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     configs = "; ".join(f"{f} (sha256 {file_sha256(f)[:16]})" for f in config_files) or "none"
     return {
         "Code commit": git_commit(folder),
@@ -82,5 +83,5 @@ def provenance(folder: str | Path, config_files, device: str, now: datetime | No
         "PyTorch": torch.__version__,  # with its build (+cu130), which metadata drops
         "Snakemake": package_version("snakemake"),
         "Device of the report job": device_name(device),
-        "Date (UTC)": now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        "Date (UTC)": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
     }

@@ -228,7 +228,11 @@ def build_report(path, title, setup, tables, figures, template=None, studies=(),
     source = TEMPLATE if template is None else Path(template).read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = env.from_string(source).render(
-        title=title, setup=setup_rows, tables=table_items, figures=figure_items, studies=study_items,
+        title=title,
+        setup=setup_rows,
+        tables=table_items,
+        figures=figure_items,
+        studies=study_items,
         opening=opening_item,
     )
     files.write_text(path, html)

@@ -48,7 +48,7 @@ class Estimate:
     high: float
 
     @classmethod
-    def of(cls, values) -> "Estimate":
+    def of(cls, values) -> Estimate:
         values = [float(v) for v in values if math.isfinite(float(v))]
         n = len(values)
         if n == 0:

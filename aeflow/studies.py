@@ -88,8 +88,8 @@ def expand_studies(
             "autoencoders": {i: grid.describe(p, ae_base) for i, p in ae_grid.items()},
             "classifiers": {i: grid.describe(p, clf_base) for i, p in clf_grid.items()},
             "initialisations": {i: p["initialisation"] for i, p in clf_grid.items()},
-            "autoencoder_sweeps": list(((block.get("autoencoder") or {}).get("sweeps") or {})),
-            "classifier_sweeps": list(((block.get("classifier") or {}).get("sweeps") or {})),
+            "autoencoder_sweeps": list((block.get("autoencoder") or {}).get("sweeps") or {}),
+            "classifier_sweeps": list((block.get("classifier") or {}).get("sweeps") or {}),
             "autoencoder_configurations": bool(
                 (block.get("autoencoder") or {}).get("configurations")
             ),
@@ -167,8 +167,17 @@ def _resolve_claim(claim, where, ae_grid, clf_grid, ae_base, clf_base, inits, tr
     configurations = ae_grid if kind == "autoencoder" else clf_grid
     base = ae_base if kind == "autoencoder" else clf_base
     ids = {
-        arm: _resolve_arm(kind, claim[arm], f"{where}.{arm}", ae_grid, clf_grid, ae_base,
-                          clf_base, inits, train_size)  # fmt: skip
+        arm: _resolve_arm(
+            kind,
+            claim[arm],
+            f"{where}.{arm}",
+            ae_grid,
+            clf_grid,
+            ae_base,
+            clf_base,
+            inits,
+            train_size,
+        )  # fmt: skip
         for arm in ("a", "b")
     }
     if ids["a"] == ids["b"]:

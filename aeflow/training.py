@@ -22,15 +22,15 @@ import math
 import os
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
 
 from aeflow import files, optim
-from aeflow.logs import duration_text
 from aeflow.data import with_labels
+from aeflow.logs import duration_text
 from aeflow.memory import keep_freed_memory
 from aeflow.metrics import batch_loss, eval_batch_size, evaluate_split
 from aeflow.models import preferred_memory_format, set_memory_format

@@ -89,7 +89,9 @@ def study_section(name, study):
     figures = [(study_heading(p), p, c) for p, c in snakemake.params.study_figures[name]]
     if name in snakemake.params.label_efficiency:
         text.insert(0, answers[name])
-        parts.insert(0, ("Gain of each pretrained arm over scratch, by number of labels", gain_table(name)))
+        parts.insert(
+            0, ("Gain of each pretrained arm over scratch, by number of labels", gain_table(name))
+        )
     return {"heading": study["title"], "text": text, "tables": parts, "figures": figures}
 
 

@@ -10,7 +10,7 @@ import pytest
 
 CONFTEST = Path(__file__).with_name("conftest.py")
 
-SKIPPING = '''
+SKIPPING = """
 import pytest
 
 def test_skips_in_its_body():
@@ -36,7 +36,7 @@ def test_known_failure():
 
 def test_runs():
     pass
-'''
+"""
 
 
 @pytest.fixture

@@ -129,6 +129,8 @@ def test_label_efficiency_figure(tmp_path):
 def test_gain_table_for_the_report():
     out = efficiency.gain_table(efficiency.gains(rows_of(table(PAYS_SMALL))))
     finetune = out[out["initialisation"] == "finetune"].set_index("labels")
-    assert finetune.loc[100, "test accuracy − scratch (points, 95 % interval)"].startswith("10.00 [")
+    assert finetune.loc[100, "test accuracy − scratch (points, 95 % interval)"].startswith(
+        "10.00 ["
+    )
     assert finetune["whole interval above zero"].tolist() == [True, True, False, False]
     assert set(finetune["crossover (largest such size)"]) == {"1,000"}

@@ -202,7 +202,10 @@ def test_resume_from_an_unfused_checkpoint(tiny_split, tmp_path):
     flag) resumes, and to the same result as one written by this engine."""
     checkpoint = tmp_path / "resume.pt"
     params = {**AE, "epochs": 2}
-    quiet = lambda _: None
+
+    def quiet(_):
+        return None
+
     with pytest.raises(RuntimeError, match="stop"):
 
         def stop(line):

@@ -189,9 +189,7 @@ def test_autoencoder_grid_ignores_extra_base_keys_and_needs_all():
     cfg = ae_cfg()
     cfg["base"]["comment"] = "ignored"
     # keys left out of the base take grid.DEFAULTS (the training options: off)
-    assert list(grid.autoencoder_grid(cfg).values()) == [
-        grid.canonical({**AE_BASE, **AE_DEFAULTS})
-    ]
+    assert list(grid.autoencoder_grid(cfg).values()) == [grid.canonical({**AE_BASE, **AE_DEFAULTS})]
     del cfg["base"]["epochs"]
     with pytest.raises(GridError, match="autoencoder.base: missing epochs"):
         grid.autoencoder_grid(cfg)
@@ -301,7 +299,9 @@ def test_hidden_none_is_a_width_spelling_of_the_head_only():
 
 
 def test_sweep_over_hidden_none_and_dropout_at_gives_distinct_ids():
-    cfg = clf_cfg(sweeps={"hidden": ["none"], "dropout_at": ["flatten"]}, initialisations=["scratch"])
+    cfg = clf_cfg(
+        sweeps={"hidden": ["none"], "dropout_at": ["flatten"]}, initialisations=["scratch"]
+    )
     out = grid.classifier_grid(cfg, AE_BASE, {})
     assert sorted((p["hidden"], p["dropout_at"]) for p in out.values()) == [
         ("128", "flatten"),
@@ -318,5 +318,8 @@ def test_decoder_batch_norm_default_stays_out_of_ids_and_false_is_conv_bn_only()
     cfg = ae_cfg(configurations=[{"architecture": "conv_bn", "decoder_batch_norm": False}])
     out = grid.autoencoder_grid(cfg)
     assert sorted(p["decoder_batch_norm"] for p in out.values()) == [False, True]
-    with pytest.raises(GridError, match="autoencoder: decoder_batch_norm: False applies to architecture conv_bn only, not 'conv'"):
+    with pytest.raises(
+        GridError,
+        match="autoencoder: decoder_batch_norm: False applies to architecture conv_bn only, not 'conv'",
+    ):
         grid.autoencoder_grid(ae_cfg(configurations=[{"decoder_batch_norm": False}]))

@@ -81,11 +81,15 @@ def test_latent_maps_of_the_base_autoencoder(finished):
 
 def test_report_opens_with_the_answer_and_the_figure(finished):
     workflow, _, _ = finished
-    figure = workflow / "results" / "figures" / "studies" / "label-efficiency" / "label_efficiency.png"
+    figure = (
+        workflow / "results" / "figures" / "studies" / "label-efficiency" / "label_efficiency.png"
+    )
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     html = (workflow / "results" / "report.html").read_text()
     opening = html[html.index("</h1>") : html.index('<nav aria-label="Contents">')]
-    assert re.search(r"With 30 labels, fine-tuning the pretrained encoder gives [+-]\d+\.\d points", opening)
+    assert re.search(
+        r"With 30 labels, fine-tuning the pretrained encoder gives [+-]\d+\.\d points", opening
+    )
     assert "the frozen pretrained encoder gives" in opening
     assert opening.count("<img") == 1
     start = html.index("<h2>Where pretraining pays</h2>")

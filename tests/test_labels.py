@@ -25,7 +25,9 @@ CLF_BASE = {
 def unbalanced_labels(n=5000, seed=0):
     """Labels with unequal classes: class c has weight c + 1."""
     weights = torch.arange(1, 11, dtype=torch.float)
-    return torch.multinomial(weights, n, replacement=True, generator=torch.Generator().manual_seed(seed))
+    return torch.multinomial(
+        weights, n, replacement=True, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 # --- ids: the defaults do not enter a configuration -------------------------------------

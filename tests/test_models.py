@@ -1,4 +1,3 @@
-
 import pytest
 import torch
 
@@ -227,7 +226,10 @@ def test_hidden_none_head_is_one_linear_layer_from_latent_to_classes():
 
 
 def test_hidden_none_is_refused_for_encoder_channels():
-    with pytest.raises(ModelError, match=r"channels: expected layer widths like 128, 128-64 or \[128, 64\], got .none."):
+    with pytest.raises(
+        ModelError,
+        match=r"channels: expected layer widths like 128, 128-64 or \[128, 64\], got .none.",
+    ):
         models.build_classifier({**CLF_PARAMS, "channels": "none", "hidden": "none"})
 
 

@@ -213,10 +213,13 @@ def test_training_goes_on_when_the_kernel_fails(tiny_split, monkeypatch):
     _, expected = training.fit_autoencoder(params, tiny_split, 0, device, log=lambda m: None)
     monkeypatch.setattr(torch, "_fused_adam_", broken_kernel)
     _, result = training.fit_autoencoder(params, tiny_split, 0, device, log=lambda m: None)
+
     def losses(history):
         return [r["value"] for r in history if (r["split"], r["metric"]) == ("train", "loss")]
 
-    assert len(losses(result["history"])) == 2 and all(map(math.isfinite, losses(result["history"])))
+    assert len(losses(result["history"])) == 2 and all(
+        map(math.isfinite, losses(result["history"]))
+    )
     assert not result["diverged"]
     # torch.optim's non-fused Adam: the same updates up to rounding
     assert losses(result["history"]) == pytest.approx(losses(expected["history"]), rel=1e-4)

@@ -4,7 +4,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -45,7 +45,7 @@ def test_configuration_files_are_hashed_and_a_missing_one_is_named(tmp_path):
 def test_provenance_rows(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_bytes(b"x: 1\n")
-    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     rows = provenance.provenance(tmp_path, [config], "cpu", now=when)
     digest = hashlib.sha256(b"x: 1\n").hexdigest()[:16]
     assert rows["Configuration files"] == f"{config} (sha256 {digest})"
@@ -54,6 +54,8 @@ def test_provenance_rows(tmp_path):
 
     assert rows["PyTorch"] == torch.__version__
     assert rows["Snakemake"][0].isdigit()
-    assert rows["Device of the report job"].startswith("CPU: ") and rows["Device of the report job"].endswith("(cpu)")
+    assert rows["Device of the report job"].startswith("CPU: ") and rows[
+        "Device of the report job"
+    ].endswith("(cpu)")
     assert rows["Date (UTC)"] == "2026-01-02 03:04:05"
     assert provenance.package_version("no-such-package-aeflow") == "not installed"

@@ -43,9 +43,7 @@ def test_half_width_is_scipys_t_interval(n):
     scipy_stats = pytest.importorskip("scipy.stats")
     values = [0.8 + 0.01 * ((7 * i) % 11) for i in range(n)]
     est = stats.Estimate.of(values)
-    low, high = scipy_stats.t.interval(
-        0.95, n - 1, loc=est.mean, scale=scipy_stats.sem(values)
-    )
+    low, high = scipy_stats.t.interval(0.95, n - 1, loc=est.mean, scale=scipy_stats.sem(values))
     assert (est.low, est.high) == (pytest.approx(low), pytest.approx(high))
     assert stats.half_width(est.sd, n) == pytest.approx((high - low) / 2)
     assert est.half == pytest.approx((high - low) / 2)

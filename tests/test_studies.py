@@ -279,7 +279,11 @@ def test_reported_numbers_resolve_to_the_study_configurations():
     sgd, adam = found["mlp"]["reported"]
     assert clf[sgd["id"]]["optimizer"] == "sgd" and sgd["label"] == "optimizer=sgd"
     assert clf[adam["id"]]["optimizer"] == "adam" and adam["label"] == "base"
-    assert (sgd["value"], sgd["metric"], sgd["source"]) == (0.85, "test_accuracy", "seed 002, fig. 2")
+    assert (sgd["value"], sgd["metric"], sgd["source"]) == (
+        0.85,
+        "test_accuracy",
+        "seed 002, fig. 2",
+    )
 
 
 @pytest.mark.parametrize(
@@ -310,7 +314,10 @@ def test_reported_beside_replicated_mean_interval_and_difference():
     sgd = out.loc["optimizer=sgd"]
     assert sgd["reported"] == 0.85 and sgd["seeds"] == 3
     assert sgd["replicated mean"] == pytest.approx(0.81)
-    assert (sgd["95 % low"], sgd["95 % high"]) == (pytest.approx(0.81 - half), pytest.approx(0.81 + half))
+    assert (sgd["95 % low"], sgd["95 % high"]) == (
+        pytest.approx(0.81 - half),
+        pytest.approx(0.81 + half),
+    )
     assert sgd["difference"] == pytest.approx(-0.04)
     assert sgd["reported inside interval"] == "no"  # 0.85 > 0.81 + 0.0248
     base = out.loc["base"]  # the diverged seed is left out: 0.90, 0.91

@@ -193,7 +193,9 @@ def test_changing_one_hyperparameter_reruns_only_that_configuration(finished):
     rules = Counter(rule for rule, _ in jobs)
     assert rules["train_classifier"] == 3  # lr 0.02 (instead of 1e6) for each initialisation
     assert rules["evaluate_classifier"] == 3 and rules["tables"] == 1 and rules["report"] == 1
-    assert not {"train_autoencoder", "export_encoder", "evaluate_autoencoder", "prepare"} & set(rules)
+    assert not {"train_autoencoder", "export_encoder", "evaluate_autoencoder", "prepare"} & set(
+        rules
+    )
 
 
 def test_adding_a_configuration_runs_only_its_jobs(finished):
