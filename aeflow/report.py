@@ -14,7 +14,13 @@ from aeflow import files
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
-TEMPLATE = """<!DOCTYPE html>
+TEMPLATE = """{%- macro figure(f) -%}
+<figure>
+<img src="{{ f.src }}" alt="{{ f.alt }}">
+<figcaption>{{ f.caption }}</figcaption>
+</figure>
+{%- endmacro -%}
+<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -47,10 +53,7 @@ TEMPLATE = """<!DOCTYPE html>
 <p><strong>{{ paragraph }}</strong></p>
 {%- endfor %}
 {%- for f in opening.figures %}
-<figure>
-<img src="{{ f.src }}" alt="{{ f.alt }}">
-<figcaption>{{ f.caption }}</figcaption>
-</figure>
+{{ figure(f) }}
 {%- endfor %}
 </section>
 {%- endif %}
@@ -89,10 +92,7 @@ TEMPLATE = """<!DOCTYPE html>
 {%- for f in figures %}
 <section id="{{ f.id }}">
 <h2>{{ f.heading }}</h2>
-<figure>
-<img src="{{ f.src }}" alt="{{ f.alt }}">
-<figcaption>{{ f.caption }}</figcaption>
-</figure>
+{{ figure(f) }}
 </section>
 {% endfor %}
 {%- for s in studies %}
@@ -109,10 +109,7 @@ TEMPLATE = """<!DOCTYPE html>
 {%- endfor %}
 {%- for f in s.figures %}
 <h3 id="{{ f.id }}">{{ f.heading }}</h3>
-<figure>
-<img src="{{ f.src }}" alt="{{ f.alt }}">
-<figcaption>{{ f.caption }}</figcaption>
-</figure>
+{{ figure(f) }}
 {%- endfor %}
 </section>
 {% endfor %}

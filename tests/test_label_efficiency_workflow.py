@@ -8,7 +8,8 @@ import re
 
 import pandas as pd
 import pytest
-from test_workflow import N_TEST, N_TRAIN, N_VAL
+from test_studies_workflow import tiny_base
+from test_workflow import N_TEST, N_TRAIN
 from workflow_helpers import finished_run
 
 pytestmark = pytest.mark.workflow
@@ -18,15 +19,7 @@ SIZES = [30, 120, 240]  # the training split has N_TRAIN - N_VAL = 240 images
 
 def config(source, checksums) -> dict:
     return {
-        "data": {"sources": [str(source)], "files": checksums,
-                 "classes": [f"class {i}" for i in range(10)], "train_images": N_TRAIN,
-                 "validation_size": N_VAL, "split_seed": 0},
-        "seeds": [0, 1],
-        "device": "cpu",
-        "autoencoder": {"base": {"latent": 16, "epochs": 2, "batch_size": 30}},
-        "classifier": {"base": {"latent": 16, "hidden": 32, "epochs": 2, "batch_size": 30},
-                       "initialisations": ["scratch"]},
-        "figures": {"reconstructions": 4},
+        **tiny_base(source, checksums, ["scratch"]),
         "studies": {
             "label-efficiency": {
                 "title": "Where pretraining pays",

@@ -3,6 +3,7 @@ nested stratified subsets, the minimum number of optimiser steps)."""
 
 import pytest
 import torch
+from test_grid import CLF_BASE
 
 from aeflow import data, grid, training
 from aeflow.data import DataError
@@ -10,16 +11,6 @@ from aeflow.grid import GridError
 from aeflow.training import TrainingError
 
 CPU = torch.device("cpu")
-CLF_BASE = {
-    "architecture": "conv",
-    "latent": 64,
-    "hidden": 128,
-    "dropout": 0.2,
-    "optimizer": "adam",
-    "lr": 0.001,
-    "batch_size": 100,
-    "epochs": 30,
-}
 
 
 def unbalanced_labels(n=5000, seed=0):

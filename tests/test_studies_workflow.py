@@ -33,7 +33,8 @@ FULL = N_TRAIN - N_VAL  # the training split: "full" batch
 VERDICTS = ("holds", "contradicted", "not settled")
 
 
-def studies_config(source, checksums) -> dict:
+def tiny_base(source, checksums, initialisations) -> dict:
+    """The tiny data, two seeds and small base models that study tests build on."""
     return {
         "data": {"sources": [str(source)], "files": checksums,
                  "classes": [f"class {i}" for i in range(10)], "train_images": N_TRAIN,
@@ -42,8 +43,14 @@ def studies_config(source, checksums) -> dict:
         "device": "cpu",
         "autoencoder": {"base": {"latent": 16, "epochs": 2, "batch_size": 30}},
         "classifier": {"base": {"latent": 16, "hidden": 32, "epochs": 2, "batch_size": 30},
-                       "initialisations": ["scratch", "frozen"]},
+                       "initialisations": initialisations},
         "figures": {"reconstructions": 4},
+    }  # fmt: skip
+
+
+def studies_config(source, checksums) -> dict:
+    return {
+        **tiny_base(source, checksums, ["scratch", "frozen"]),
         "studies": {
             "models": {
                 "title": "Every autoencoder",
