@@ -160,6 +160,7 @@ rule plot_latent_maps:
         ),
     log:
         "logs/figures/latent_maps.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:

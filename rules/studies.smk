@@ -190,6 +190,7 @@ rule plot_study_label_efficiency:
         ),
     log:
         "logs/figures/studies/{study}/label_efficiency.log",
+    localrule: True
     conda:
         "../envs/aeflow.yaml"
     params:

@@ -33,7 +33,7 @@ TABLES = ["histories", "autoencoder_metrics", "classifier_metrics", "confusion_m
 TIMING_COLUMNS = ["train_seconds"]  # wall-clock: the only columns that differ between runs
 RUN_TIMEOUT = 600  # seconds, for each run (3-6 min on two busy cores; a hang must not block CI)
 SUBMITTED = re.compile(
-    r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: .*?/rule_(\w+)/[^/]*/\d+\.log\)"
+    r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: .*?/rule_(\w+)/(?:[^/]*/)?\d+\.log\)"
 )
 
 
