@@ -44,6 +44,13 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def config_digests(config_files) -> list[tuple[str, str]]:
+    """``(file name, sha256)`` of each configuration file: what the report shows, and a
+    value that does not change when the files or the checkout move (only when a file's
+    content does), so that passing it to the report rule reruns nothing after a move."""
+    return [(Path(f).name, file_sha256(f)) for f in config_files]
+
+
 def package_version(name: str) -> str:
     try:
         return metadata.version(name)
@@ -70,12 +77,15 @@ def device_name(device: str) -> str:
     return f"CPU: {cpu} ({device})"
 
 
-def provenance(folder: str | Path, config_files, device: str, now: datetime | None = None) -> dict:
-    """The report's provenance rows, label → text."""
+def provenance(
+    folder: str | Path, config_digests, device: str, now: datetime | None = None
+) -> dict:
+    """The report's provenance rows, label → text; ``config_digests`` as made by
+    :func:`config_digests`."""
     import torch
 
     now = now or datetime.now(UTC)
-    configs = "; ".join(f"{f} (sha256 {file_sha256(f)[:16]})" for f in config_files) or "none"
+    configs = "; ".join(f"{name} (sha256 {sha[:16]})" for name, sha in config_digests) or "none"
     return {
         "Code commit": git_commit(folder),
         "Configuration files": configs,

@@ -12,6 +12,7 @@ from aeflow import codedeps as aeflow_codedeps
 from aeflow import cost as aeflow_cost
 from aeflow import grid as aeflow_grid
 from aeflow import machine as aeflow_machine
+from aeflow import provenance as aeflow_provenance
 from aeflow import studies as aeflow_studies
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger

@@ -48,8 +48,8 @@ rule report:
             or "none",
             "Classifier configurations": len(CLASSIFIERS),
         },
-        # relative, so that a moved checkout does not rerun the report
-        config_files=[os.path.relpath(f) for f in workflow.configfiles],
+        # names and content hashes: a moved checkout or config file reruns nothing
+        config_files=aeflow_provenance.config_digests(workflow.configfiles),
         captions=[caption_text(figure_caption(f)) for f in FIGURES],
         base_classifiers=base_classifiers(),
         main_autoencoders=MAIN_AUTOENCODERS,

@@ -46,9 +46,11 @@ def test_provenance_rows(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_bytes(b"x: 1\n")
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    rows = provenance.provenance(tmp_path, [config], "cpu", now=when)
+    digests = provenance.config_digests([config])
+    assert digests == [("c.yaml", hashlib.sha256(b"x: 1\n").hexdigest())]
+    rows = provenance.provenance(tmp_path, digests, "cpu", now=when)
     digest = hashlib.sha256(b"x: 1\n").hexdigest()[:16]
-    assert rows["Configuration files"] == f"{config} (sha256 {digest})"
+    assert rows["Configuration files"] == f"c.yaml (sha256 {digest})"
     assert rows["Python"] == sys.version.split()[0]
     import torch
 
