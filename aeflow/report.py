@@ -118,6 +118,48 @@ TEMPLATE = """{%- macro figure(f) -%}
 """
 
 
+def listing(params: dict) -> str:
+    """Hyperparameters as "key=value, ..." (the report's setup and study sections)."""
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _sweeps_text(sweeps: dict | None) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in (sweeps or {}).items()) or "none"
+
+
+def setup_rows(
+    data: dict,
+    seeds,
+    device: str,
+    autoencoder: dict,
+    classifier: dict,
+    counts: dict,
+) -> dict:
+    """The report's setup table from the configuration as Snakemake validated it.
+
+    ``autoencoder`` / ``classifier``: {"base": canonical base, "sweeps": config sweeps}
+    (the classifier's also "initialisations"); ``counts``: configurations per model kind.
+    """
+    subset = data.get("subset")
+    images = f"{data['train_images']:,}".replace(",", " ")
+    return {
+        "Data": (
+            f"Fashion-MNIST, validation {data['validation_size']} of the {images} training "
+            f"images (split seed {data['split_seed']})"
+            + (f"; stratified subset {dict(subset)}" if subset else "")
+        ),
+        "Replicate seeds": ", ".join(map(str, seeds)),
+        "Device": device,
+        "Autoencoder base": listing(autoencoder["base"]),
+        "Autoencoder sweeps": _sweeps_text(autoencoder.get("sweeps")),
+        "Autoencoder configurations": counts["autoencoder"],
+        "Classifier base": listing(classifier["base"]),
+        "Classifier initialisations": ", ".join(classifier["initialisations"]),
+        "Classifier sweeps": _sweeps_text(classifier.get("sweeps")),
+        "Classifier configurations": counts["classifier"],
+    }
+
+
 def _slug(text, taken):
     """A unique HTML id from a heading."""
     base = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "section"

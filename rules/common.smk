@@ -204,11 +204,6 @@ def figure_caption(path):
     return name
 
 
-def listing(params):
-    """Hyperparameters as "key=value, ..." for the report."""
-    return ", ".join(f"{k}={v}" for k, v in params.items())
-
-
 def study_figures(name):
     """The figures of one study: sweeps, curves of its explicit configurations,
     reconstructions, test accuracy and confusion matrices, as it has models for them."""

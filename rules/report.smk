@@ -20,33 +20,18 @@ rule report:
     conda:
         "../envs/aeflow.yaml"
     params:
+        # the raw facts; aeflow.report.setup_rows writes the setup table's text
         setup={
-            "Data": (
-                f"Fashion-MNIST, validation {DATA['validation_size']} of the 60 000 "
-                f"training images (split seed {DATA['split_seed']})"
-                + (
-                    f"; stratified subset {dict(DATA['subset'])}"
-                    if DATA.get("subset")
-                    else ""
-                )
-            ),
-            "Replicate seeds": ", ".join(map(str, SEEDS)),
-            "Device": config["device"],
-            "Autoencoder base": listing(AE_BASE),
-            "Autoencoder sweeps": "; ".join(
-                f"{k}: {v}"
-                for k, v in (config["autoencoder"].get("sweeps") or {}).items()
-            )
-            or "none",
-            "Autoencoder configurations": len(AUTOENCODERS),
-            "Classifier base": listing(CLF_BASE),
-            "Classifier initialisations": ", ".join(INITIALISATIONS),
-            "Classifier sweeps": "; ".join(
-                f"{k}: {v}"
-                for k, v in (config["classifier"].get("sweeps") or {}).items()
-            )
-            or "none",
-            "Classifier configurations": len(CLASSIFIERS),
+            "data": DATA,
+            "seeds": SEEDS,
+            "device": config["device"],
+            "autoencoder": {"base": AE_BASE, "sweeps": config["autoencoder"].get("sweeps")},
+            "classifier": {
+                "base": CLF_BASE,
+                "initialisations": INITIALISATIONS,
+                "sweeps": config["classifier"].get("sweeps"),
+            },
+            "counts": {"autoencoder": len(AUTOENCODERS), "classifier": len(CLASSIFIERS)},
         },
         # names and content hashes: a moved checkout or config file reruns nothing
         config_files=aeflow_provenance.config_digests(workflow.configfiles),

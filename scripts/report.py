@@ -124,7 +124,7 @@ if glance:
 figures = [(heading(p), p, c) for p, c in zip(snakemake.input.figures, snakemake.params.captions)]
 # the checkout this code runs from (the workflow's package), the configuration files given
 setup = {
-    **snakemake.params.setup,
+    **report.setup_rows(**snakemake.params.setup),
     **provenance.provenance(
         Path(aeflow.__file__).resolve().parent.parent,
         snakemake.params.config_files,

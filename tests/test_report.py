@@ -95,3 +95,36 @@ def test_build_report_rejects_non_png(tmp_path, report_inputs):
     with pytest.raises(ValueError, match="PNG"):
         build_report(tmp_path / "r.html", "T", setup, tables, [("Fake", fake, "")])
     assert not (tmp_path / "r.html").exists()
+
+
+def test_setup_rows_say_the_data_the_bases_and_the_counts():
+    from aeflow.report import setup_rows
+
+    data = {"validation_size": 2000, "train_images": 60000, "split_seed": 3, "subset": None}
+    rows = setup_rows(
+        data,
+        [0, 1],
+        "cpu",
+        {"base": {"latent": 64, "lr": 0.001}, "sweeps": {"lr": [0.01, 0.1]}},
+        {"base": {"hidden": "128"}, "initialisations": ["scratch", "frozen"], "sweeps": {}},
+        {"autoencoder": 3, "classifier": 6},
+    )
+    assert rows["Data"] == (
+        "Fashion-MNIST, validation 2000 of the 60 000 training images (split seed 3)"
+    )
+    assert rows["Replicate seeds"] == "0, 1"
+    assert rows["Autoencoder base"] == "latent=64, lr=0.001"
+    assert rows["Autoencoder sweeps"] == "lr: [0.01, 0.1]"
+    assert rows["Classifier sweeps"] == "none"
+    assert rows["Classifier initialisations"] == "scratch, frozen"
+    assert (rows["Autoencoder configurations"], rows["Classifier configurations"]) == (3, 6)
+    subset = {"train": 300, "validation": 100, "test": 100}
+    with_subset = setup_rows(
+        {**data, "subset": subset},
+        [0],
+        "cpu",
+        {"base": {}, "sweeps": None},
+        {"base": {}, "initialisations": ["scratch"]},
+        {"autoencoder": 1, "classifier": 1},
+    )
+    assert with_subset["Data"].endswith(f"; stratified subset {subset}")
