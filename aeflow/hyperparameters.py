@@ -210,8 +210,10 @@ def defaults_when(at_default: str) -> dict:
 
 
 def label(name: str, value) -> str:
-    """``name=value`` as labels print it (:meth:`Hyperparameter.label`)."""
-    return HYPERPARAMETERS[name].label(value)
+    """``name=value`` as labels print it (:meth:`Hyperparameter.label`; keys outside the
+    registry, such as ``initialisation``, as ``name=value``)."""
+    h = HYPERPARAMETERS.get(name)
+    return h.label(value) if h else f"{name}={value}"
 
 
 def value_error(name: str, value) -> str | None:

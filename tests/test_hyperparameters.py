@@ -172,6 +172,11 @@ def test_labels_print_as_name_equals_value():
     params = {**base, "lr": 0.01, "labels": 100}
     assert grid.describe(params, base) == "lr=0.01, labels=100"
     assert hyperparameters.label("hidden", "128-64") == "hidden=128-64"
+    with_init = {**base, "initialisation": "frozen"}
+    assert grid.describe({**with_init, "lr": 0.01}, with_init) == "lr=0.01"
+    assert grid.describe({**with_init, "initialisation": "scratch"}, with_init) == (
+        "initialisation=scratch"
+    )
 
 
 # --- errors name the key -----------------------------------------------------------------
