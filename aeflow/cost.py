@@ -56,7 +56,7 @@ def split_sizes(data: dict) -> tuple[int, int]:
 
 def _batch(params: dict, n_train: int) -> int:
     batch = params["batch_size"]
-    return n_train if batch == "full" else min(int(batch), n_train)
+    return n_train if batch == grid.FULL_BATCH else min(int(batch), n_train)
 
 
 def mlp_weights(kind: str, params: dict) -> int:

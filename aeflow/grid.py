@@ -11,81 +11,22 @@ from __future__ import annotations
 import hashlib
 import json
 
-# Training options every configuration has; the defaults leave them off.
-TRAINING_KEYS = (
-    "momentum",
-    "weight_decay",
-    "lr_schedule",
-    "lr_min",
-    "lr_epochs",
-    "lr_gamma",
-    "patience",
-)
-AUTOENCODER_KEYS = (
-    "architecture",
-    "latent",
-    "channels",
-    "pooling",
-    "dropout",
-    "optimizer",
-    "lr",
-    "batch_size",
-    "output_activation",
-    "decoder_batch_norm",
-    "epochs",
-    *TRAINING_KEYS,
-)
-CLASSIFIER_KEYS = (
-    "architecture",
-    "latent",
-    "channels",
-    "pooling",
-    "hidden",
-    "dropout",
-    "dropout_at",
-    "optimizer",
-    "lr",
-    "batch_size",
-    "epochs",
-    *TRAINING_KEYS,
-    "labels",
-    "min_steps",
-)
-# Values of keys a config may leave out (config/schema.yaml has the same defaults).
-DEFAULTS = {
-    "channels": "16-32",
-    "pooling": "max",
-    "momentum": 0.0,
-    "weight_decay": 0.0,
-    "lr_schedule": "none",
-    "lr_min": 0.0,
-    "lr_epochs": 1,
-    "lr_gamma": 1.0,
-    "patience": 0,
-    "dropout_at": "hidden",
-    "decoder_batch_norm": True,
-    "labels": None,
-    "min_steps": 0,
-}
-# Keys added after ids were published: at their default they stay out of the id (and only
-# there), so that adding them changed no existing configuration's id.
-ID_SILENT_DEFAULTS = {k: DEFAULTS[k] for k in ("dropout_at", "decoder_batch_norm")}
-# Keys that only some architectures have: any other given them is an error.
-ARCHITECTURE_ONLY = {"decoder_batch_norm": ("conv_bn",)}
-# ``hidden: none``: a classifier head without hidden layers, Linear(latent, 10).
-NO_HIDDEN = "none"
-# Keys that enter a configuration (its id, its params, its table columns) only when set
-# away from this value: adding them changed no existing configuration's id.
-# ``labels``: labelled training images of a classifier (None: all of them, see
-# :func:`aeflow.data.labelled_order`); ``min_steps``: the fewest optimiser steps a
-# classifier trains for (:func:`aeflow.training.planned_epochs`).
-ABSENT_AT_DEFAULT = {k: DEFAULTS[k] for k in ("labels", "min_steps")}
+from aeflow import hyperparameters
+from aeflow.hyperparameters import FULL_BATCH, HYPERPARAMETERS, INITIALISATIONS, NO_HIDDEN
+
+# Derived from the registry (aeflow/hyperparameters.py), the one place of these facts.
+AUTOENCODER_KEYS = hyperparameters.keys(hyperparameters.AUTOENCODER)
+CLASSIFIER_KEYS = hyperparameters.keys(hyperparameters.CLASSIFIER)
+# Values of keys a configuration may leave out (the schema gives every key its default).
+DEFAULTS = {n: h.default for n, h in HYPERPARAMETERS.items() if not h.required}
+# Keys that at their default stay out of the id (OUT_OF_ID) or out of the id, the params
+# and the tables (ABSENT): adding them changed no existing configuration's id.
+_OUT_OF_ID = hyperparameters.defaults_when(hyperparameters.OUT_OF_ID)
+_ABSENT = hyperparameters.defaults_when(hyperparameters.ABSENT)
 # Keys that shape an encoder: a pretrained encoder fits a classifier when these agree.
-ENCODER_KEYS = ("architecture", "latent", "channels", "pooling")
+ENCODER_KEYS = tuple(n for n, h in HYPERPARAMETERS.items() if h.encoder)
 # Layer widths: 128, "128-64" or [128, 64] in the config, "128-64" in ids and tables.
-WIDTH_KEYS = ("channels", "hidden")
-FULL_BATCH = "full"
-INITIALISATIONS = ("scratch", "frozen", "finetune")
+WIDTH_KEYS = tuple(n for n, h in HYPERPARAMETERS.items() if h.widths)
 
 
 class GridError(ValueError):
@@ -121,18 +62,18 @@ def widths_text(key: str, value) -> str:
 
 
 def canonical(params: dict, train_size: int | None = None) -> dict:
-    """Sorted keys; whole floats used for int keys become ints; other numbers floats;
-    layer widths as "128-64" text; ``batch_size: full`` as ``train_size`` (full batch)."""
+    """Sorted keys; numbers as given (ints, floats); layer widths as "128-64" text;
+    ``batch_size: full`` as ``train_size`` (full batch); keys that are absent at their
+    default (:data:`aeflow.hyperparameters.ABSENT`) left out there. A whole-number
+    hyperparameter that is not one, or is below its minimum, is a GridError."""
     out = {}
     for key in sorted(params):
         value = params[key]
-        if key in ABSENT_AT_DEFAULT and value == ABSENT_AT_DEFAULT[key]:
+        if key in _ABSENT and value == _ABSENT[key] and type(value) is type(_ABSENT[key]):
             continue
-        if key in ABSENT_AT_DEFAULT and (
-            isinstance(value, bool) or not isinstance(value, int) or value < (key == "labels")
-        ):
-            least = "1 (labelled images)" if key == "labels" else "0 (optimiser steps)"
-            raise GridError(f"{key}: expected a whole number of at least {least}, got {value!r}")
+        error = hyperparameters.value_error(key, value) if key in HYPERPARAMETERS else None
+        if error:
+            raise GridError(error)
         if key in WIDTH_KEYS:
             out[key] = widths_text(key, value)
         elif key == "batch_size" and value == FULL_BATCH:
@@ -150,9 +91,45 @@ def canonical(params: dict, train_size: int | None = None) -> dict:
     return out
 
 
+def batch_size_error(batch_size: int, n_train: int, of: str | None = None) -> str | None:
+    """The one batch-size rule, at parse time and in training: from 1 to the images a
+    model trains on (``of`` says what they are). What is wrong, or None."""
+    if batch_size < 1:
+        return f"batch_size {batch_size} is less than 1"
+    if batch_size > n_train:
+        return (
+            f"batch_size {batch_size} is larger than {of or f'the training set ({n_train} images)'}"
+        )
+    return None
+
+
+def check(params: dict, where: str, train_size: int | None = None) -> None:
+    """A configuration's cross-key rules: architecture-only keys away from their default
+    on another architecture, and (given ``train_size``) more labels than training images
+    or a batch larger than the images it trains on. A GridError naming ``where``."""
+    for key, h in HYPERPARAMETERS.items():
+        if h.architectures and key in params and params[key] != h.default:
+            if params["architecture"] not in h.architectures:
+                raise GridError(
+                    f"{where}: {key}: {params[key]!r} applies to architecture "
+                    f"{', '.join(h.architectures)} only, not {params['architecture']!r}"
+                )
+    if train_size is None:
+        return
+    labels = params.get("labels")
+    if labels is not None and labels > train_size:
+        raise GridError(
+            f"{where} labels {labels} is more than the training set ({train_size} images)"
+        )
+    of = f"its labels ({labels} labelled images)" if labels is not None else None
+    error = batch_size_error(params["batch_size"], labels or train_size, of)
+    if error:
+        raise GridError(f"{where} {error}")
+
+
 def config_id(prefix: str, params: dict) -> str:
     """Stable identifier: ``<prefix>-<10 hex digits of sha1(canonical json)>``."""
-    shown = {k: v for k, v in canonical(params).items() if ID_SILENT_DEFAULTS.get(k, object()) != v}
+    shown = {k: v for k, v in canonical(params).items() if _OUT_OF_ID.get(k, object()) != v}
     text = json.dumps(shown, sort_keys=True, separators=(",", ":"))
     return f"{prefix}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 
@@ -216,12 +193,7 @@ def autoencoder_grid(
     base = base_params(cfg["base"], AUTOENCODER_KEYS, f"{where}.base")
     grid = expand(base, cfg.get("sweeps"), cfg.get("configurations"), where, train_size)
     for params in grid:
-        for key, archs in ARCHITECTURE_ONLY.items():
-            if params[key] != DEFAULTS[key] and params["architecture"] not in archs:
-                raise GridError(
-                    f"{where}: {key}: {params[key]!r} applies to architecture "
-                    f"{', '.join(archs)} only, not {params['architecture']!r}"
-                )
+        check(params, where, train_size)
     return {config_id(p["architecture"], p): p for p in grid}
 
 
@@ -243,6 +215,8 @@ def classifier_grid(
     """
     base = base_params(cfg["base"], CLASSIFIER_KEYS, f"{where}.base")
     grid = expand(base, cfg.get("sweeps"), cfg.get("configurations"), where, train_size)
+    for params in grid:
+        check(params, where, train_size)
     ae_base = base_params(ae_base, AUTOENCODER_KEYS, "autoencoder.base")
     ids_by_params = {json.dumps(p, sort_keys=True): i for i, p in autoencoders.items()}
     overrides = dict(cfg.get("autoencoder") or {})
@@ -257,7 +231,7 @@ def classifier_grid(
             if init != "scratch":
                 shape = {k: params[k] for k in ENCODER_KEYS}
                 wanted = canonical({**ae_base, **shape, **overrides}, train_size)
-                for key in ("latent", "architecture", "channels", "pooling"):
+                for key in ("latent", *(k for k in ENCODER_KEYS if k != "latent")):
                     if wanted[key] != params[key]:
                         raise GridError(
                             f"{where}.autoencoder: {key} {wanted[key]!r} does not match "
@@ -287,6 +261,15 @@ def _only_match(autoencoders: dict[str, dict], shape: dict, overrides: dict) -> 
 
 def describe(params: dict, base: dict) -> str:
     """Short label of how a configuration differs from the base: "base", "lr=0.01"."""
-    diff = [f"{k}={params[k]}" for k in sorted(base) if k in params and params[k] != base[k]]
-    diff += [f"{k}={params[k]}" for k in sorted(ABSENT_AT_DEFAULT) if k in params and k not in base]
+    diff = [
+        hyperparameters.label(k, params[k])
+        for k in sorted(base)
+        if k in params and params[k] != base[k]
+    ]
+    # keys absent from the base at their default, set in this configuration
+    diff += [
+        hyperparameters.label(k, params[k])
+        for k in sorted(_ABSENT)
+        if k in params and k not in base
+    ]
     return ", ".join(diff) or "base"

@@ -366,10 +366,10 @@ ARCHITECTURES = {
 }
 ENCODERS = {name: pair[0] for name, pair in ARCHITECTURES.items()}
 DECODERS = {name: pair[1] for name, pair in ARCHITECTURES.items()}
-# Hyperparameters that shape an encoder: a pretrained encoder fits a classifier only
-# when these agree.
-ENCODER_OPTIONS = ("channels", "pooling")
-OPTION_DEFAULTS = {"channels": "16-32", "pooling": "max"}
+# Hyperparameters that shape an encoder besides its architecture and latent size (the
+# registry's encoder keys): a pretrained encoder fits a classifier only when these agree.
+ENCODER_OPTIONS = tuple(k for k in grid.ENCODER_KEYS if k not in ("architecture", "latent"))
+OPTION_DEFAULTS = {k: grid.DEFAULTS[k] for k in ENCODER_OPTIONS}
 
 
 def _two(channels):
@@ -490,7 +490,7 @@ def build_autoencoder(params: dict) -> Autoencoder:
         params["latent"],
         params["dropout"],
         params["output_activation"],
-        decoder_batch_norm=params.get("decoder_batch_norm", True),
+        decoder_batch_norm=params.get("decoder_batch_norm", grid.DEFAULTS["decoder_batch_norm"]),
         **encoder_options(params),
     )
 
@@ -502,7 +502,7 @@ def build_classifier(params: dict, classes: int = 10) -> Classifier:
         params["hidden"],
         params["dropout"],
         classes,
-        dropout_at=params.get("dropout_at", DROPOUT_PLACES[0]),
+        dropout_at=params.get("dropout_at", grid.DEFAULTS["dropout_at"]),
         **encoder_options(params),
     )
 

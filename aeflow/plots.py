@@ -20,10 +20,10 @@ import torch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from aeflow import stats  # noqa: E402
+from aeflow.hyperparameters import INITIALISATIONS  # noqa: E402
 
 DPI = 120
 SPLIT_STYLE = {"train": "-", "validation": "--"}
-INITIALISATION_ORDER = ["scratch", "frozen", "finetune"]
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -374,8 +374,8 @@ def accuracy_by_group(metrics, group, path, value="test_accuracy", order=None):
     )
     present = list(data[group].dropna().unique())
     if order is None:
-        order = [g for g in INITIALISATION_ORDER if g in present] + sorted(
-            g for g in present if g not in INITIALISATION_ORDER
+        order = [g for g in INITIALISATIONS if g in present] + sorted(
+            g for g in present if g not in INITIALISATIONS
         )
     else:
         order = [g for g in order if g in present]
@@ -442,8 +442,8 @@ def label_efficiency(curve, path, value_label="Test accuracy"):
         raise ValueError("label_efficiency: empty curve table")
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     present = list(dict.fromkeys(curve["initialisation"]))
-    order = [i for i in INITIALISATION_ORDER if i in present] + [
-        i for i in present if i not in INITIALISATION_ORDER
+    order = [i for i in INITIALISATIONS if i in present] + [
+        i for i in present if i not in INITIALISATIONS
     ]
     for color, init in zip(_palette(len(order)), order):
         line = curve[curve["initialisation"] == init].sort_values("labels")

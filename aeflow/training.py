@@ -30,6 +30,7 @@ from torch import nn
 
 from aeflow import files, optim
 from aeflow.data import with_labels
+from aeflow.grid import DEFAULTS, batch_size_error
 from aeflow.logs import duration_text
 from aeflow.memory import keep_freed_memory
 from aeflow.metrics import batch_loss, eval_batch_size, evaluate_split
@@ -162,8 +163,8 @@ def train(
     if task not in ("autoencoder", "classifier"):
         raise TrainingError(f"task {task!r} unknown")
     n_train = len(data["train_images"])
-    if not 1 <= batch_size <= n_train:
-        raise TrainingError(f"batch_size {batch_size} must be between 1 and {n_train}")
+    if error := batch_size_error(batch_size, n_train):
+        raise TrainingError(error)
     if epochs < 1:
         raise TrainingError(f"epochs must be at least 1, got {epochs}")
     if patience < 0:
@@ -345,8 +346,8 @@ def planned_epochs(epochs: int, n_train: int, batch_size: int, min_steps: int = 
     epochs (early stopping, ``patience``, may end them sooner)."""
     if min_steps < 0:
         raise TrainingError(f"min_steps must not be negative, got {min_steps}")
-    if not 1 <= batch_size <= n_train:
-        raise TrainingError(f"batch_size {batch_size} must be between 1 and {n_train}")
+    if error := batch_size_error(batch_size, n_train):
+        raise TrainingError(error)
     steps_per_epoch = math.ceil(n_train / batch_size)
     return max(epochs, math.ceil(min_steps / steps_per_epoch))
 
@@ -354,20 +355,20 @@ def planned_epochs(epochs: int, n_train: int, batch_size: int, min_steps: int = 
 def _fit(model, task, params, data, seed, device, checkpoint, log, engine) -> dict:
     """:func:`train` with a configuration's hyperparameters; resumable for that
     configuration and seed only (the checkpoint's fingerprint)."""
+    option = {**DEFAULTS, **params}  # a key a configuration leaves out: its default
     epochs = planned_epochs(
-        params["epochs"], len(data["train_images"]), params["batch_size"],
-        params.get("min_steps", 0),
-    )  # fmt: skip
+        params["epochs"], len(data["train_images"]), params["batch_size"], option["min_steps"]
+    )
     if epochs != params["epochs"]:
         log(f"min_steps {params['min_steps']}: {epochs} epochs instead of {params['epochs']}")
     schedule = {k: params[k] for k in ("lr_min", "lr_epochs", "lr_gamma") if k in params}
-    schedule["schedule"] = params.get("lr_schedule", "none")
+    schedule["schedule"] = option["lr_schedule"]
     return train(
         model, data, task=task, epochs=epochs, batch_size=params["batch_size"],
         optimizer=params["optimizer"], lr=params["lr"], seed=seed, device=device,
         checkpoint=checkpoint, fingerprint={**params, "seed": seed}, log=log,
-        momentum=params.get("momentum", 0.0), weight_decay=params.get("weight_decay", 0.0),
-        schedule=schedule, patience=params.get("patience", 0), **engine,
+        momentum=option["momentum"], weight_decay=option["weight_decay"],
+        schedule=schedule, patience=option["patience"], **engine,
     )  # fmt: skip
 
 

@@ -68,27 +68,6 @@ CLF_BASE = aeflow_grid.canonical(
 SEEDS = config["seeds"]
 
 
-for _where, _grid in (("autoencoder", AUTOENCODERS), ("classifier", CLASSIFIERS)):
-    for _params in _grid.values():
-        if _params["batch_size"] > _train_size():
-            raise WorkflowError(
-                f"Invalid config: {_where} batch_size {_params['batch_size']} is larger "
-                f"than the training set ({_train_size()} images)"
-            )
-
-for _params in CLASSIFIERS.values():
-    if _params.get("labels") and _params["labels"] > _train_size():
-        raise WorkflowError(
-            f"Invalid config: classifier labels {_params['labels']} is more than the "
-            f"training set ({_train_size()} images)"
-        )
-    if _params.get("labels") and _params["batch_size"] > _params["labels"]:
-        raise WorkflowError(
-            f"Invalid config: classifier batch_size {_params['batch_size']} is larger "
-            f"than its labels ({_params['labels']} labelled images)"
-        )
-
-
 def script_path(name):
     """The `script:` of a rule that runs scripts/<name>.py (relative to rules/)."""
     return f"../scripts/{name}.py"
