@@ -7,8 +7,8 @@ top-level bases, and ``claims`` of three kinds: a *comparison* ("configuration a
 configuration b on a measure"), an *equivalence* ("no notable difference between a and
 b: |a − b| within a margin") and a *confusion* claim ("the largest confusions of a
 classifier are among these classes"). A measure is a column of the metrics tables, a
-generalisation gap, the epochs a run took to reach a value, or the best value over
-the epochs (:data:`HISTORY_QUANTITIES`).
+generalisation gap, the epochs a run took to reach a value, the best value over
+the epochs or the epoch that reached it (:data:`HISTORY_QUANTITIES`).
 :func:`expand_studies` turns them into configurations (ids as in :mod:`aeflow.grid`, so
 a configuration shared by two studies trains once) and plain-data study descriptions;
 :func:`claim_verdicts`, :func:`summary_tables` and :func:`differences_from_base`
@@ -38,10 +38,10 @@ PRIMARY = {"autoencoder": ("test_mse", "lower"), "classifier": ("test_accuracy",
 CLAIM_KINDS = ("comparison", "equivalence", "confusion")
 # The columns of the metrics tables a claim may compare, by model kind.
 COLUMNS = {
-    "autoencoder": ("test_mse", "final_train_loss", "final_validation_loss"),
+    "autoencoder": ("test_mse", "final_train_loss", "final_validation_loss", "train_seconds"),
     "classifier": ("test_accuracy", "test_macro_f1", "test_loss", "final_train_loss",
                    "final_train_accuracy", "final_validation_loss",
-                   "final_validation_accuracy"),
+                   "final_validation_accuracy", "train_seconds"),
 }  # fmt: skip
 # Generalisation gaps, oriented so that a larger gap is more overfitting.
 GAPS = {
@@ -296,7 +296,8 @@ def _confusion_classes(claim, where, classes):
 
 def _measure(metric, model: str, where: str) -> dict:
     """A claim's ``metric`` as plain data: ``{"type": "column" | "gap" | "epochs_to" |
-    "best", ..., "label": text, "unit": "fraction" | "epochs" | "value"}``."""
+    "best" | "epoch_of_best", ..., "label": text, "unit": "fraction" | "epochs" |
+    "seconds" | "value"}``."""
     accuracy_ok = model == "classifier"
 
     def check_quantity(quantity):
@@ -319,9 +320,12 @@ def _measure(metric, model: str, where: str) -> dict:
         if metric not in COLUMNS[model]:
             raise GridError(
                 f"{where}: {metric!r} is not a measure of {model}s; allowed: "
-                f"{', '.join([*COLUMNS[model], *GAPS])}, {{epochs_to: …}}, {{best: …}}"
+                f"{', '.join([*COLUMNS[model], *GAPS])}, {{epochs_to: …}}, {{best: …}}, "
+                "{epoch_of_best: …}"
             )
         unit = "fraction" if "accuracy" in metric or "f1" in metric else "value"
+        if metric == "train_seconds":
+            unit = "seconds"
         return {"type": "column", "column": metric, "unit": unit, "label": metric}
     if isinstance(metric, dict) and set(metric) == {"epochs_to"}:
         target = metric["epochs_to"]
@@ -339,6 +343,11 @@ def _measure(metric, model: str, where: str) -> dict:
         unit = "fraction" if name == "accuracy" else "value"
         return {"type": "best", "split": split, "metric": name, "unit": unit,
                 "label": f"{word} {split} {name} over the epochs"}  # fmt: skip
+    if isinstance(metric, dict) and set(metric) == {"epoch_of_best"}:
+        split, name = check_quantity(metric["epoch_of_best"])
+        word = "lowest" if name == "loss" else "highest"
+        return {"type": "epoch_of_best", "split": split, "metric": name, "unit": "epochs",
+                "label": f"epoch of the {word} {split} {name}"}  # fmt: skip
     raise GridError(f"{where}: {metric!r} is not a measure")
 
 
@@ -365,14 +374,16 @@ def _unit_text(unit: str, estimate: stats.Estimate) -> str:
         return estimate.text(100, " points")
     if unit == "epochs":
         return estimate.text(1, " epochs", digits=1)
+    if unit == "seconds":
+        return estimate.text(1, " s", digits=1)
     return estimate.text(1, "", digits=5)
 
 
 def _margin_text(unit: str, margin: float) -> str:
     if unit == "fraction":
         return f"±{100 * margin:.2f} points"
-    if unit == "epochs":
-        return f"±{margin:g} epochs"
+    if unit in ("epochs", "seconds"):
+        return f"±{margin:g} {'epochs' if unit == 'epochs' else 's'}"
     return f"±{margin:g}"
 
 
@@ -385,7 +396,8 @@ def measure_runs(
 
     Columns and gaps come from the metrics table; ``epochs_to`` and ``best`` from the
     histories table (the first epoch whose value is at or below a loss threshold, at
-    or above an accuracy one; the lowest loss or highest accuracy over the epochs)."""
+    or above an accuracy one; the lowest loss or highest accuracy over the epochs, and
+    the first epoch that has it)."""
     import pandas as pd
 
     runs = metrics[metrics["model_id"].isin(list(model_ids))]
@@ -412,6 +424,10 @@ def measure_runs(
     for (model_id, seed), run in h.groupby(["model_id", "seed"]):
         if kind == "best":
             values[model_id, seed] = (run["value"].min() if lower else run["value"].max(), False)
+            continue
+        if kind == "epoch_of_best":  # the first epoch with the best value
+            best = run["value"].idxmin() if lower else run["value"].idxmax()
+            values[model_id, seed] = (float(run.loc[best, "epoch"]), False)
             continue
         hit = run["value"] <= measure["value"] if lower else run["value"] >= measure["value"]
         if hit.any():

@@ -510,18 +510,25 @@ def test_a_threshold_never_reached_by_the_faster_claimed_arm_settles_nothing():
     assert got == "not settled (a threshold was not reached in some runs)"
 
 
-def test_best_over_the_epochs_and_loss_thresholds():
-    losses = {"adam": [[0.9, 0.5, 0.7]] * 2, "sgd": [[0.9, 0.8, 0.6]] * 2}
-    s, ids = kinds_study([{**FASTER, "metric": {"best": "validation_loss"}}])
-    h = history(ids, losses, metric="loss")
-    runs = studies.measure_runs(s["claims"][0]["measure"], list(ids.values()), runs_table(
-        ids, {"adam": {"test_accuracy": [0.9] * 2}, "sgd": {"test_accuracy": [0.9] * 2}}), h)  # fmt: skip
-    assert sorted(runs["value"]) == [0.5, 0.5, 0.6, 0.6]
-    s, ids = kinds_study([{**FASTER, "metric": {"epochs_to": {"validation_loss": 0.6}}}])
-    runs = studies.measure_runs(s["claims"][0]["measure"], list(ids.values()), runs_table(
-        ids, {"adam": {"test_accuracy": [0.9] * 2}, "sgd": {"test_accuracy": [0.9] * 2}}), h)  # fmt: skip
-    by_arm = runs.groupby("model_id")["value"].first()
-    assert by_arm[ids["adam"]] == 2 and by_arm[ids["sgd"]] == 3  # at or below 0.6
+@pytest.mark.parametrize(
+    "metric, adam, sgd",
+    [
+        ({"best": "validation_loss"}, 0.5, 0.6),
+        ({"epochs_to": {"validation_loss": 0.6}}, 2, 3),  # at or below 0.6
+        ({"epoch_of_best": "validation_loss"}, 2, 3),  # the first epoch with the lowest
+    ],
+)
+def test_best_over_the_epochs_its_epoch_and_loss_thresholds(metric, adam, sgd):
+    losses = {"adam": [[0.9, 0.5, 0.7, 0.5]] * 2, "sgd": [[0.9, 0.8, 0.6, 0.7]] * 2}
+    s, ids = kinds_study([{**FASTER, "metric": metric}])
+    table = runs_table(ids, {"adam": {"test_accuracy": [0.9] * 2},
+                             "sgd": {"test_accuracy": [0.9] * 2}})  # fmt: skip
+    runs = studies.measure_runs(s["claims"][0]["measure"], list(ids.values()), table,
+                                history(ids, losses, metric="loss"))  # fmt: skip
+    by_arm = runs.groupby("model_id")["value"].agg(["min", "max"])
+    assert list(by_arm.loc[ids["adam"]]) == [adam, adam]
+    assert list(by_arm.loc[ids["sgd"]]) == [sgd, sgd]
+    assert not runs["censored"].any()
 
 
 def confusion_table(model_id, off_diagonal_by_seed):
