@@ -323,10 +323,7 @@ def _measure(metric, model: str, where: str) -> dict:
                 f"{', '.join([*COLUMNS[model], *GAPS])}, {{epochs_to: …}}, {{best: …}}, "
                 "{epoch_of_best: …}"
             )
-        unit = "fraction" if "accuracy" in metric or "f1" in metric else "value"
-        if metric == "train_seconds":
-            unit = "seconds"
-        return {"type": "column", "column": metric, "unit": unit, "label": metric}
+        return {"type": "column", "column": metric, "unit": _unit(metric), "label": metric}
     if isinstance(metric, dict) and set(metric) == {"epochs_to"}:
         target = metric["epochs_to"]
         if not isinstance(target, dict) or len(target) != 1:
@@ -363,10 +360,11 @@ def _arm_label(kind, overrides, params, base):
 # --------------------------------------------------------------------------- analysis
 
 
-def _metric_text(metric: str, estimate: stats.Estimate) -> str:
-    if "accuracy" in metric or "f1" in metric:
-        return estimate.text(100, " points")
-    return estimate.text(1, "", digits=5)
+def _unit(column: str) -> str:
+    """The unit a metrics-table column's differences are shown in."""
+    if column == "train_seconds":
+        return "seconds"
+    return "fraction" if "accuracy" in column or "f1" in column else "value"
 
 
 def _unit_text(unit: str, estimate: stats.Estimate) -> str:
@@ -398,8 +396,6 @@ def measure_runs(
     histories table (the first epoch whose value is at or below a loss threshold, at
     or above an accuracy one; the lowest loss or highest accuracy over the epochs, and
     the first epoch that has it)."""
-    import pandas as pd
-
     runs = metrics[metrics["model_id"].isin(list(model_ids))]
     out = runs[["model_id", "seed"]].copy()
     out["diverged"] = runs["diverged"].astype(bool) if "diverged" in runs else False
@@ -437,7 +433,7 @@ def measure_runs(
     keys = list(zip(out["model_id"], out["seed"]))
     out["value"] = [values.get(k, (math.nan, False))[0] for k in keys]
     out["censored"] = [values.get(k, (math.nan, False))[1] for k in keys]
-    return pd.DataFrame(out).reset_index(drop=True)
+    return out.reset_index(drop=True)
 
 
 def _paired(measure, a, b, metrics, histories):
@@ -780,7 +776,7 @@ def differences_from_base(
             "model": kind,
             "initialisation": init,
             "configuration": label,
-            "difference from base": f"{metric}: {_metric_text(metric, diff)}",
+            "difference from base": f"{metric}: {_unit_text(_unit(metric), diff)}",
             "than the base": outcome,
         })  # fmt: skip
     columns = ["model", "initialisation", "configuration", "difference from base", "than the base"]
