@@ -304,13 +304,21 @@ def _confusion_table(confusion, model_id):
     return table
 
 
+CONFUSION_COLUMNS = 3  # matrices per row of the figure
+
+
 def confusion_matrices(confusion, model_ids, path, normalize=True):
-    """Side-by-side confusion-matrix heatmaps (label -> model_id), summed over seeds."""
+    """Confusion-matrix heatmaps (label -> model_id), summed over seeds, side by side in
+    rows of at most :data:`CONFUSION_COLUMNS`."""
     tables = {label: _confusion_table(confusion, model_id) for label, model_id in model_ids.items()}
     n = len(tables)
-    fig, axes = plt.subplots(1, n, figsize=(6.2 * n, 5.8), squeeze=False)
+    cols = min(n, CONFUSION_COLUMNS)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 5.8 * rows + 0.4), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
     vmax = 100.0 if normalize else max(float(t.to_numpy().max()) for t in tables.values())
-    for i, (ax, (label, counts)) in enumerate(zip(axes[0], tables.items())):
+    for i, (ax, (label, counts)) in enumerate(zip(axes.flat, tables.items())):
         total = counts.to_numpy().sum()
         accuracy = 100.0 * np.trace(counts.to_numpy()) / total if total else float("nan")
         shown = (
@@ -328,12 +336,12 @@ def confusion_matrices(confusion, model_ids, path, normalize=True):
             vmin=0,
             vmax=vmax,
             square=True,
-            cbar=i == n - 1,
+            cbar=i % cols == cols - 1 or i == n - 1,
             cbar_kws={"label": "% of true class" if normalize else "count", "shrink": 0.8},
         )
         ax.set_title(f"{label} (accuracy {accuracy:.2f} %)")
         ax.set_xlabel("predicted class")
-        ax.set_ylabel("true class" if i == 0 else "")
+        ax.set_ylabel("true class" if i % cols == 0 else "")
         ax.tick_params(axis="x", labelrotation=45, labelsize=8)
         ax.tick_params(axis="y", labelrotation=0, labelsize=8)
         for tick in ax.get_xticklabels():

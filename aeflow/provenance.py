@@ -1,6 +1,7 @@
 """Where a report's numbers come from: the code's commit (and whether the working tree
 had uncommitted changes), the configuration files and their hashes, the versions of
-Python, PyTorch and Snakemake, the machine's device and the date.
+Python, PyTorch and Snakemake, the machine's device, the date, and the wall time of
+each stage (summed over its jobs, from Snakemake's benchmark files).
 
 Plain functions of paths and strings: the caller (the report rule's script) passes the
 workflow's folder and the configuration files it was run with.
@@ -95,3 +96,30 @@ def provenance(
         "Device of the report job": device_name(device),
         "Date (UTC)": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
     }
+
+
+def duration_text(seconds: float) -> str:
+    """``3 h 05 min``, ``4 min 07 s``, ``12.3 s``."""
+    if seconds >= 3600:
+        hours, rest = divmod(round(seconds / 60), 60)
+        return f"{hours} h {rest:02d} min"
+    if seconds >= 60:
+        minutes, rest = divmod(round(seconds), 60)
+        return f"{minutes} min {rest:02d} s"
+    return f"{seconds:.1f} s"
+
+
+def stage_times(benchmarks: dict) -> str:
+    """``{stage: [benchmark files]}`` → "autoencoder training 1 h 02 min over 60 jobs;
+    …": the wall-clock seconds (column ``s``) Snakemake's ``benchmark:`` recorded for
+    each job, summed per stage. A job resumed after an interruption counts its last
+    run only."""
+    import pandas as pd
+
+    parts = []
+    for stage, paths in benchmarks.items():
+        paths = list(paths)
+        seconds = sum(float(pd.read_csv(p, sep="\t")["s"].sum()) for p in paths)
+        jobs = f"{len(paths)} job{'s' * (len(paths) != 1)}"
+        parts.append(f"{stage} {duration_text(seconds)} over {jobs}")
+    return "; ".join(parts) + " (each job's wall clock, summed; Snakemake benchmarks)"

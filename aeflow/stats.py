@@ -112,6 +112,25 @@ def verdict(difference: Estimate, claim: str) -> str:
     return "not settled (the interval includes 0)"
 
 
+def equivalence_verdict(difference: Estimate, margin: float) -> str:
+    """Whether "no notable difference" (|a − b| within ``margin``) holds across seeds.
+
+    The claim *holds* when the whole 95 % interval of a − b lies inside
+    [−margin, +margin], *is contradicted* when the whole interval lies outside it (above
+    +margin or below −margin), and is *not settled* otherwise (or with fewer than 2
+    seeds): the same three words as :func:`verdict`.
+    """
+    if not margin > 0:
+        raise ValueError(f"margin must be positive, got {margin!r}")
+    if difference.n < 2 or math.isnan(difference.low):
+        return "not settled (fewer than 2 seeds)"
+    if -margin <= difference.low and difference.high <= margin:
+        return "holds"
+    if difference.low > margin or difference.high < -margin:
+        return "contradicted"
+    return "not settled (the interval crosses the margin)"
+
+
 # Claims of the seed reports about the base classifier, by initialisation:
 # (source, claim in words, arm a, arm b, expected sign of a − b in test accuracy).
 INITIALISATION_CLAIMS = [

@@ -3,15 +3,21 @@ with the claims it made checked against the tables.
 
 A study (``config['studies'][name]``) has optional ``autoencoder`` and ``classifier``
 blocks shaped like the top-level ones, whose ``base`` entries are *overrides* of the
-top-level bases, and ``claims``: "configuration a beats configuration b on a metric".
+top-level bases, and ``claims`` of three kinds: a *comparison* ("configuration a beats
+configuration b on a measure"), an *equivalence* ("no notable difference between a and
+b: |a − b| within a margin") and a *confusion* claim ("the largest confusions of a
+classifier are among these classes"). A measure is a column of the metrics tables, a
+generalisation gap, the epochs a run took to reach a value, the best value over
+the epochs or the epoch that reached it (:data:`HISTORY_QUANTITIES`).
 :func:`expand_studies` turns them into configurations (ids as in :mod:`aeflow.grid`, so
 a configuration shared by two studies trains once) and plain-data study descriptions;
 :func:`claim_verdicts`, :func:`summary_tables` and :func:`differences_from_base`
-compute a study's report section from the metrics tables.
+compute a study's report section from the tables.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from aeflow import grid
@@ -29,6 +35,28 @@ if TYPE_CHECKING:
 # The metric a comparison against the base uses, and which direction is better.
 PRIMARY = {"autoencoder": ("test_mse", "lower"), "classifier": ("test_accuracy", "higher")}
 
+CLAIM_KINDS = ("comparison", "equivalence", "confusion")
+# The columns of the metrics tables a claim may compare, by model kind.
+COLUMNS = {
+    "autoencoder": ("test_mse", "final_train_loss", "final_validation_loss", "train_seconds"),
+    "classifier": ("test_accuracy", "test_macro_f1", "test_loss", "final_train_loss",
+                   "final_train_accuracy", "final_validation_loss",
+                   "final_validation_accuracy", "train_seconds"),
+}  # fmt: skip
+# Generalisation gaps, oriented so that a larger gap is more overfitting.
+GAPS = {
+    "gap_accuracy": ("final_train_accuracy", "final_validation_accuracy"),  # train − validation
+    "gap_loss": ("final_validation_loss", "final_train_loss"),  # validation − train
+}
+# What a history-derived measure reads: split_metric of the histories table.
+HISTORY_QUANTITIES = ("train_loss", "train_accuracy", "validation_loss", "validation_accuracy")
+# The keys each claim kind takes besides claim, quote, source, model and kind.
+KIND_KEYS = {
+    "comparison": {"a", "b", "metric", "better"},
+    "equivalence": {"a", "b", "metric", "margin"},
+    "confusion": {"configuration", "classes", "top"},
+}
+
 
 def _merged(block: dict | None, key: str, top: dict) -> dict:
     return {**top, **((block or {}).get(key) or {})}
@@ -45,6 +73,7 @@ def expand_studies(
     add, by id. A study's pretrained classifiers start from the study's own autoencoders
     when it has an autoencoder block, else from any in the workflow. Errors are :class:`GridError` naming ``studies.<name>.…``.
     """
+    classes = (config.get("data") or {}).get("classes")
     ae_top = grid.base_params(config["autoencoder"]["base"], grid.AUTOENCODER_KEYS)
     clf_top = grid.base_params(config["classifier"]["base"], grid.CLASSIFIER_KEYS)
     studies, new_ae, new_clf = {}, {}, {}
@@ -101,7 +130,7 @@ def expand_studies(
         }
         study["claims"] = [
             _resolve_claim(claim, f"{where}.claims[{k}]", ae_grid, clf_grid, ae_base, clf_base,
-                           inits, train_size)
+                           inits, train_size, classes)
             for k, claim in enumerate(block.get("claims") or [])
         ]  # fmt: skip
         study["reported"] = [
@@ -109,6 +138,11 @@ def expand_studies(
                               clf_base, inits, train_size)
             for k, entry in enumerate(block.get("reported") or [])
         ]  # fmt: skip
+        study["not_measurable"] = [
+            {"quote": entry["quote"], "source": entry.get("source", ""), "reason": entry["reason"]}
+            for entry in block.get("not_measurable") or []
+        ]
+        study["confusion_classifiers"] = _confusion_classifiers(study, clf_grid, clf_base)
         studies[name] = study
     return studies, new_ae, new_clf
 
@@ -121,6 +155,26 @@ def _find(configurations: dict, params: dict, initialisation) -> str | None:
         if all(p.get(k) == v for k, v in params.items()):
             return model_id
     return None
+
+
+def _confusion_classifiers(study: dict, clf_grid: dict, clf_base: dict | None) -> dict:
+    """{figure label: classifier id}: the study's base classifiers (by initialisation),
+    then every classifier a claim or a reported number names, once each, in config
+    order; the study's confusion-matrix figure shows them all."""
+    several = len(study["base_classifiers"]) > 1
+    out = {init: i for init, i in study["base_classifiers"].items() if i is not None}
+    named = [c[arm] for c in study["claims"] if c["model"] == "classifier"
+             for arm in ("a", "b", "configuration") if arm in c]  # fmt: skip
+    named += [r["id"] for r in study["reported"] if r["model"] == "classifier"]
+    for model_id in named:
+        if model_id in out.values():
+            continue
+        params = clf_grid[model_id]
+        label = grid.describe(params, clf_base)
+        if several:
+            label = params["initialisation"] + ("" if label == "base" else f", {label}")
+        out[label] = model_id
+    return out
 
 
 def _resolve_arm(kind, selector, where, ae_grid, clf_grid, ae_base, clf_base, inits, train_size):
@@ -162,39 +216,136 @@ def _resolve_reported(entry, where, ae_grid, clf_grid, ae_base, clf_base, inits,
     }
 
 
-def _resolve_claim(claim, where, ae_grid, clf_grid, ae_base, clf_base, inits, train_size):
-    kind = claim["model"]
-    configurations = ae_grid if kind == "autoencoder" else clf_grid
-    base = ae_base if kind == "autoencoder" else clf_base
-    ids = {
-        arm: _resolve_arm(
-            kind,
-            claim[arm],
-            f"{where}.{arm}",
-            ae_grid,
-            clf_grid,
-            ae_base,
-            clf_base,
-            inits,
-            train_size,
-        )  # fmt: skip
-        for arm in ("a", "b")
-    }
-    if ids["a"] == ids["b"]:
-        raise GridError(f"{where}: arms a and b are the same configuration")
-    labels = {arm: _arm_label(kind, claim[arm], configurations[ids[arm]], base) for arm in ids}
-    return {
+def _resolve_claim(
+    claim, where, ae_grid, clf_grid, ae_base, clf_base, inits, train_size, classes=None
+):
+    """A claim as plain data: its kind, its arms as configuration ids with labels, and its
+    measure (:func:`_measure`); a GridError naming ``where`` for keys that do not fit
+    the kind, unknown configurations, measures or classes."""
+    kind = claim.get("kind", "comparison")
+    if kind not in CLAIM_KINDS:
+        raise GridError(f"{where}.kind: {kind!r} unknown; allowed: {', '.join(CLAIM_KINDS)}")
+    model = claim["model"]
+    needed = KIND_KEYS[kind]
+    missing = sorted(needed - set(claim))
+    if missing:
+        raise GridError(f"{where}: a {kind} claim needs {', '.join(missing)}")
+    other = set().union(*KIND_KEYS.values()) - needed
+    stray = sorted(other & set(claim))
+    if stray:
+        raise GridError(f"{where}: {', '.join(stray)} do(es) not belong to a {kind} claim")
+    configurations = ae_grid if model == "autoencoder" else clf_grid
+    base = ae_base if model == "autoencoder" else clf_base
+    out = {
+        "kind": kind,
         "claim": claim["claim"],
         "quote": claim.get("quote", ""),
         "source": claim.get("source", ""),
-        "model": kind,
-        "metric": claim["metric"],
-        "better": claim["better"],
-        "a": ids["a"],
-        "b": ids["b"],
-        "a_label": labels["a"],
-        "b_label": labels["b"],
+        "model": model,
     }
+
+    def arm(key):
+        return _resolve_arm(model, claim[key], f"{where}.{key}", ae_grid, clf_grid, ae_base,
+                            clf_base, inits, train_size)  # fmt: skip
+
+    if kind == "confusion":
+        if model != "classifier":
+            raise GridError(f"{where}.model: a confusion claim is about a classifier")
+        out["configuration"] = arm("configuration")
+        out["label"] = _arm_label(model, claim["configuration"],
+                                  configurations[out["configuration"]], base)  # fmt: skip
+        out["classes"] = _confusion_classes(claim, where, classes)
+        return out
+    ids = {key: arm(key) for key in ("a", "b")}
+    if ids["a"] == ids["b"]:
+        raise GridError(f"{where}: arms a and b are the same configuration")
+    out.update(ids)
+    for key in ("a", "b"):
+        out[f"{key}_label"] = _arm_label(model, claim[key], configurations[ids[key]], base)
+    out["measure"] = _measure(claim["metric"], model, f"{where}.metric")
+    out["metric"] = out["measure"]["label"]
+    if kind == "comparison":
+        out["better"] = claim["better"]
+    else:
+        margin = float(claim["margin"])
+        if not margin > 0:
+            raise GridError(f"{where}.margin: must be above 0, got {claim['margin']!r}")
+        out["margin"] = margin
+    return out
+
+
+def _confusion_classes(claim, where, classes):
+    names = list(claim["classes"])
+    top = int(claim["top"])
+    if len(set(names)) < 2 or len(set(names)) != len(names):
+        raise GridError(f"{where}.classes: at least two different class names")
+    if classes is not None:
+        unknown = [c for c in names if c not in classes]
+        if unknown:
+            raise GridError(
+                f"{where}.classes: {', '.join(map(repr, unknown))} not a class of the data "
+                f"(data.classes: {', '.join(classes)})"
+            )
+    pairs = len(names) * (len(names) - 1)
+    if not 1 <= top <= pairs:
+        raise GridError(
+            f"{where}.top: between 1 and {pairs} (the ordered pairs of {len(names)} classes)"
+        )
+    return {"names": names, "top": top}
+
+
+def _measure(metric, model: str, where: str) -> dict:
+    """A claim's ``metric`` as plain data: ``{"type": "column" | "gap" | "epochs_to" |
+    "best" | "epoch_of_best", ..., "label": text, "unit": "fraction" | "epochs" |
+    "seconds" | "value"}``."""
+    accuracy_ok = model == "classifier"
+
+    def check_quantity(quantity):
+        if quantity not in HISTORY_QUANTITIES:
+            raise GridError(
+                f"{where}: {quantity!r} unknown; allowed: {', '.join(HISTORY_QUANTITIES)}"
+            )
+        if quantity.endswith("accuracy") and not accuracy_ok:
+            raise GridError(f"{where}: autoencoders have no {quantity}")
+        return quantity.split("_", 1)
+
+    if isinstance(metric, str):
+        if metric in GAPS:
+            if metric == "gap_accuracy" and not accuracy_ok:
+                raise GridError(f"{where}: autoencoders have no accuracy (use gap_loss)")
+            first, second = GAPS[metric]
+            unit = "fraction" if metric == "gap_accuracy" else "value"
+            return {"type": "gap", "columns": [first, second], "unit": unit,
+                    "label": f"{metric} ({first} − {second})"}  # fmt: skip
+        if metric not in COLUMNS[model]:
+            raise GridError(
+                f"{where}: {metric!r} is not a measure of {model}s; allowed: "
+                f"{', '.join([*COLUMNS[model], *GAPS])}, {{epochs_to: …}}, {{best: …}}, "
+                "{epoch_of_best: …}"
+            )
+        return {"type": "column", "column": metric, "unit": _unit(metric), "label": metric}
+    if isinstance(metric, dict) and set(metric) == {"epochs_to"}:
+        target = metric["epochs_to"]
+        if not isinstance(target, dict) or len(target) != 1:
+            raise GridError(f"{where}.epochs_to: one quantity and its value, e.g. "
+                            "{validation_accuracy: 0.85}")  # fmt: skip
+        ((quantity, value),) = target.items()
+        split, name = check_quantity(quantity)
+        sign = "≤" if name == "loss" else "≥"
+        return {"type": "epochs_to", "split": split, "metric": name, "value": float(value),
+                "unit": "epochs", "label": f"epochs to {split} {name} {sign} {value:g}"}  # fmt: skip
+    if isinstance(metric, dict) and set(metric) == {"best"}:
+        split, name = check_quantity(metric["best"])
+        word = "lowest" if name == "loss" else "highest"
+        unit = "fraction" if name == "accuracy" else "value"
+        return {"type": "best", "split": split, "metric": name, "unit": unit,
+                "label": f"{word} {split} {name} over the epochs"}  # fmt: skip
+    if isinstance(metric, dict) and set(metric) == {"epoch_of_best"}:
+        split, name = check_quantity(metric["epoch_of_best"])
+        word = "lowest" if name == "loss" else "highest"
+        return {"type": "epoch_of_best", "split": split, "metric": name, "unit": "epochs",
+                "label": f"epoch of the {word} {split} {name}"}  # fmt: skip
+    raise GridError(f"{where}: {metric!r} is not a measure")
 
 
 def _arm_label(kind, overrides, params, base):
@@ -209,37 +360,273 @@ def _arm_label(kind, overrides, params, base):
 # --------------------------------------------------------------------------- analysis
 
 
-def _metric_text(metric: str, estimate: stats.Estimate) -> str:
-    if "accuracy" in metric or "f1" in metric:
+def _unit(column: str) -> str:
+    """The unit a metrics-table column's differences are shown in."""
+    if column == "train_seconds":
+        return "seconds"
+    return "fraction" if "accuracy" in column or "f1" in column else "value"
+
+
+def _unit_text(unit: str, estimate: stats.Estimate) -> str:
+    if unit == "fraction":
         return estimate.text(100, " points")
+    if unit == "epochs":
+        return estimate.text(1, " epochs", digits=1)
+    if unit == "seconds":
+        return estimate.text(1, " s", digits=1)
     return estimate.text(1, "", digits=5)
 
 
-def claim_verdicts(
-    study: dict, autoencoder_metrics: pd.DataFrame, classifier_metrics: pd.DataFrame
-) -> pd.DataFrame:
-    """The study's claims, each with the measured difference a − b (paired by seed, 95 %
-    interval) and the computed verdict (:func:`aeflow.stats.verdict`)."""
-    import pandas as pd
+def _margin_text(unit: str, margin: float) -> str:
+    if unit == "fraction":
+        return f"±{100 * margin:.2f} points"
+    if unit in ("epochs", "seconds"):
+        return f"±{margin:g} {'epochs' if unit == 'epochs' else 's'}"
+    return f"±{margin:g}"
 
+
+def measure_runs(
+    measure: dict, model_ids, metrics: pd.DataFrame, histories: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per run (``model_id``, ``seed``) of ``model_ids``: its ``diverged`` flag,
+    the ``value`` of the measure and whether that value is ``censored`` (an ``epochs_to``
+    threshold never reached: the value is then the epochs run + 1, a lower bound).
+
+    Columns and gaps come from the metrics table; ``epochs_to`` and ``best`` from the
+    histories table (the first epoch whose value is at or below a loss threshold, at
+    or above an accuracy one; the lowest loss or highest accuracy over the epochs, and
+    the first epoch that has it)."""
+    runs = metrics[metrics["model_id"].isin(list(model_ids))]
+    out = runs[["model_id", "seed"]].copy()
+    out["diverged"] = runs["diverged"].astype(bool) if "diverged" in runs else False
+    out["censored"] = False
+    kind = measure["type"]
+    if kind == "column":
+        out["value"] = runs[measure["column"]].astype(float)
+        return out.reset_index(drop=True)
+    if kind == "gap":
+        first, second = measure["columns"]
+        out["value"] = runs[first].astype(float) - runs[second].astype(float)
+        return out.reset_index(drop=True)
+    if histories is None:
+        raise ValueError(f"the measure {measure['label']!r} needs the histories table")
+    h = histories[
+        histories["model_id"].isin(list(model_ids))
+        & (histories["split"] == measure["split"])
+        & (histories["metric"] == measure["metric"])
+    ].sort_values("epoch")
+    lower = measure["metric"] == "loss"
+    values = {}
+    for (model_id, seed), run in h.groupby(["model_id", "seed"]):
+        if kind == "best":
+            values[model_id, seed] = (run["value"].min() if lower else run["value"].max(), False)
+            continue
+        if kind == "epoch_of_best":  # the first epoch with the best value
+            best = run["value"].idxmin() if lower else run["value"].idxmax()
+            values[model_id, seed] = (float(run.loc[best, "epoch"]), False)
+            continue
+        hit = run["value"] <= measure["value"] if lower else run["value"] >= measure["value"]
+        if hit.any():
+            values[model_id, seed] = (float(run.loc[hit, "epoch"].iloc[0]), False)
+        else:
+            values[model_id, seed] = (float(run["epoch"].max() + 1), True)
+    keys = list(zip(out["model_id"], out["seed"]))
+    out["value"] = [values.get(k, (math.nan, False))[0] for k in keys]
+    out["censored"] = [values.get(k, (math.nan, False))[1] for k in keys]
+    return out.reset_index(drop=True)
+
+
+def _paired(measure, a, b, metrics, histories):
+    """(a − b paired by seed, censored runs of a, of b, among the pairs used)."""
     from aeflow import stats
+
+    runs = measure_runs(measure, [a, b], metrics, histories)
+    diff = stats.paired_difference(runs, "model_id", a, b, "value")
+    ok = runs[~runs["diverged"]]
+    seeds = set(ok.loc[ok["model_id"] == a, "seed"]) & set(ok.loc[ok["model_id"] == b, "seed"])
+    paired = ok[ok["seed"].isin(seeds)]
+    censored = {arm: int(paired.loc[paired["model_id"] == arm, "censored"].sum()) for arm in (a, b)}
+    return diff, censored[a], censored[b], len(seeds)
+
+
+def _censoring_verdict(verdict: str, sides: set[int], censored_a: int, censored_b: int) -> str:
+    """A settled verdict only where never-reached thresholds cannot have made it: a
+    censored value (epochs run + 1) is a lower bound, so censored runs of a can only
+    pull a − b down (an interval above a bound stays valid) and those of b only up.
+    ``sides``: the sides of the bound(s) the verdict rests on (+1 above, −1 below)."""
+    if not (censored_a or censored_b) or verdict.startswith("not settled"):
+        return verdict
+    allowed = set()
+    if not censored_b:
+        allowed.add(+1)  # a's censoring can only understate a − b: "above" stands
+    if not censored_a:
+        allowed.add(-1)
+    if sides <= allowed:
+        return verdict
+    return "not settled (a threshold was not reached in some runs)"
+
+
+def _censored_text(n_pairs, censored_a, censored_b, a_label, b_label):
+    if not (censored_a or censored_b):
+        return ""
+    return (
+        f"; never reached in {censored_a} of {n_pairs} runs of ({a_label}) and "
+        f"{censored_b} of {n_pairs} of ({b_label}), counted as the epochs run + 1"
+    )
+
+
+def _comparison(c, metrics, histories):
+    from aeflow import stats
+
+    m = c["measure"]
+    diff, cens_a, cens_b, n = _paired(m, c["a"], c["b"], metrics, histories)
+    sign = +1 if c["better"] == "higher" else -1
+    verdict = stats.verdict(diff, "positive" if sign > 0 else "negative")
+    side = sign if verdict == "holds" else -sign
+    verdict = _censoring_verdict(verdict, {side}, cens_a, cens_b)
+    measured = (f"{m['label']}: ({c['a_label']}) − ({c['b_label']}) = {_unit_text(m['unit'], diff)}"
+                + _censored_text(n, cens_a, cens_b, c["a_label"], c["b_label"]))  # fmt: skip
+    return measured, verdict
+
+
+def _equivalence(c, metrics, histories):
+    from aeflow import stats
+
+    m = c["measure"]
+    diff, cens_a, cens_b, n = _paired(m, c["a"], c["b"], metrics, histories)
+    verdict = stats.equivalence_verdict(diff, c["margin"])
+    if verdict == "holds":
+        sides = {+1, -1}  # inside: above −margin and below +margin
+    else:
+        sides = {+1} if diff.n and diff.low > c["margin"] else {-1}
+    verdict = _censoring_verdict(verdict, sides, cens_a, cens_b)
+    measured = (
+        f"{m['label']}: ({c['a_label']}) − ({c['b_label']}) = {_unit_text(m['unit'], diff)}; "
+        f"margin {_margin_text(m['unit'], c['margin'])}"
+        + _censored_text(n, cens_a, cens_b, c["a_label"], c["b_label"])
+    )
+    return measured, verdict
+
+
+def confusion_rates(confusion: pd.DataFrame, model_id: str, seeds=None) -> dict:
+    """{seed: row-normalised confusion matrix (DataFrame, true × predicted class names,
+    fractions of each true class)} of one classifier; only ``seeds`` when given."""
+    rows = confusion[confusion["model_id"] == model_id]
+    if seeds is not None:
+        rows = rows[rows["seed"].isin(list(seeds))]
+    names = rows.drop_duplicates("true_label").set_index("true_label")["true_name"].sort_index()
+    out = {}
+    for seed, run in rows.groupby("seed"):
+        counts = run.pivot_table(index="true_label", columns="predicted_label", values="count",
+                                 aggfunc="sum", fill_value=0)  # fmt: skip
+        counts = counts.reindex(index=names.index, columns=names.index, fill_value=0)
+        counts.index = list(names)
+        counts.columns = list(names)
+        totals = counts.sum(axis=1).replace(0, float("nan"))
+        out[int(seed)] = counts.div(totals, axis=0).fillna(0.0)
+    return out
+
+
+def top_confusions(rates, k: int) -> list[tuple[str, str, float]]:
+    """The ``k`` largest off-diagonal cells of a rate matrix: (true, predicted, rate)."""
+    cells = [(t, p, float(rates.loc[t, p])) for t in rates.index for p in rates.columns if t != p]
+    return sorted(cells, key=lambda cell: -cell[2])[:k]
+
+
+def _confusion(c, classifier_metrics, confusion):
+    """Per seed: the top-th largest confusion among the named classes minus the largest
+    one outside them (positive: the top confusions all lie among them), its mean and
+    95 % interval over seeds, and the verdict on its sign."""
+    from aeflow import stats
+
+    if confusion is None:
+        raise ValueError(f"the claim {c['claim']!r} needs the confusion-matrix table")
+    names, top = c["classes"]["names"], c["classes"]["top"]
+    runs = classifier_metrics[classifier_metrics["model_id"] == c["configuration"]]
+    ok = runs[~runs["diverged"].astype(bool)] if "diverged" in runs else runs
+    by_seed = confusion_rates(confusion, c["configuration"], ok["seed"])
+    margins = []
+    for rates in by_seed.values():
+        unknown = [n for n in names if n not in rates.index]
+        if unknown:
+            raise ValueError(f"claim {c['claim']!r}: no class {', '.join(unknown)} in the table")
+        inside = sorted((rates.loc[t, p] for t in names for p in names if t != p), reverse=True)
+        outside = [rates.loc[t, p] for t in rates.index for p in rates.columns
+                   if t != p and not (t in names and p in names)]  # fmt: skip
+        margins.append(float(inside[top - 1] - max(outside)))
+    est = stats.Estimate.of(margins)
+    if by_seed:
+        mean = sum(by_seed.values()) / len(by_seed)
+        cells = ", ".join(
+            f"{t} → {p} {100 * r:.1f} %" + ("" if t in names and p in names else " (outside)")
+            for t, p, r in top_confusions(mean, top)
+        )
+    else:
+        cells = "no confusion rows"
+    measured = (
+        f"({c['label']}): largest {top} confusions of the mean matrix (% of the true class): "
+        f"{cells}; per seed, the {_ordinal(top)} largest among "
+        f"{', '.join(names)} − the largest outside them = {est.text(100, ' points')}"
+    )
+    return measured, stats.verdict(est, "positive")
+
+
+def _ordinal(n: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+def claim_verdicts(
+    study: dict,
+    autoencoder_metrics: pd.DataFrame,
+    classifier_metrics: pd.DataFrame,
+    histories: pd.DataFrame | None = None,
+    confusion: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The study's claims, each with what was measured and the computed verdict: *holds*,
+    *contradicted* or *not settled* for every kind.
+
+    A comparison: a − b paired by seed with its 95 % interval, on the claimed side of 0
+    (:func:`aeflow.stats.verdict`). An equivalence: the interval inside ±margin
+    (:func:`aeflow.stats.equivalence_verdict`). A confusion claim: the top-k confusions
+    of the classifier among the named classes, seed by seed (:func:`_confusion`).
+    ``histories`` and ``confusion`` are needed by claims on history-derived measures and
+    by confusion claims."""
+    import pandas as pd
 
     rows = []
     for c in study["claims"]:
         table = autoencoder_metrics if c["model"] == "autoencoder" else classifier_metrics
-        arms = table[table["model_id"].isin([c["a"], c["b"]])]
-        diff = stats.paired_difference(arms, "model_id", c["a"], c["b"], c["metric"])
+        kind = c.get("kind", "comparison")
+        if kind == "confusion":
+            measured, verdict = _confusion(c, classifier_metrics, confusion)
+            kind_text = f"confusion (top {c['classes']['top']})"
+        elif kind == "equivalence":
+            measured, verdict = _equivalence(c, table, histories)
+            kind_text = f"equivalence ({_margin_text(c['measure']['unit'], c['margin'])})"
+        else:
+            measured, verdict = _comparison(c, table, histories)
+            kind_text = f"comparison ({c['better']})"
         rows.append({
             "source": c["source"],
             "seed says": c.get("quote", ""),
             "claim": c["claim"],
-            "measured": f"{c['metric']}: ({c['a_label']}) − ({c['b_label']}) = "
-                        f"{_metric_text(c['metric'], diff)}",
-            "verdict": stats.verdict(diff, "positive" if c["better"] == "higher" else "negative"),
+            "kind": kind_text,
+            "measured": measured,
+            "verdict": verdict,
         })  # fmt: skip
-    out = pd.DataFrame(rows, columns=["source", "seed says", "claim", "measured", "verdict"])
+    columns = ["source", "seed says", "claim", "kind", "measured", "verdict"]
+    out = pd.DataFrame(rows, columns=columns)
     empty = [c for c in ("source", "seed says") if not out[c].astype(bool).any()]
     return out.drop(columns=empty)
+
+
+def not_measurable_table(study: dict) -> pd.DataFrame:
+    """The seed's conclusions that no claim checks here, with why."""
+    import pandas as pd
+
+    rows = [{"source": e["source"], "seed says": e["quote"], "why not here": e["reason"]}
+            for e in study.get("not_measurable") or []]  # fmt: skip
+    return pd.DataFrame(rows, columns=["source", "seed says", "why not here"])
 
 
 def reported_beside_replicated(
@@ -282,6 +669,45 @@ def reported_beside_replicated(
         })  # fmt: skip
     columns = ["source", "model", "configuration", "metric", "reported", "replicated mean",
                "95 % low", "95 % high", "seeds", "difference", "reported inside interval"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def reported_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`reported_beside_replicated` as the report shows it: each row in its metric's
+    unit, accuracies in percent as in the study's other tables (the seed's "91,27 %"
+    beside aeflow's "90.84 % [90.10, 91.58]"), the difference in points; other metrics
+    to four significant digits."""
+    import pandas as pd
+
+    def value(metric, x):
+        if x is None or not math.isfinite(x):
+            return "–"
+        return f"{100 * x:.2f} %" if "accuracy" in metric else f"{x:.4g}"
+
+    def difference(metric, x):
+        if x is None or not math.isfinite(x):
+            return "–"
+        return f"{100 * x:+.2f} points" if "accuracy" in metric else f"{x:+.4g}"
+
+    rows = []
+    for r in frame.to_dict("records"):
+        m = r["metric"]
+        interval = (f" [{value(m, r['95 % low'])}, {value(m, r['95 % high'])}]"
+                    if math.isfinite(r["95 % low"]) else "")  # fmt: skip
+        rows.append({
+            "source": r["source"],
+            "model": r["model"],
+            "configuration": r["configuration"],
+            "metric": m,
+            "reported": value(m, r["reported"]),
+            "replicated: mean [95 % interval]": value(m, r["replicated mean"]) + interval,
+            "seeds": r["seeds"],
+            "difference (replicated − reported)": difference(m, r["difference"]),
+            "reported inside interval": r["reported inside interval"],
+        })  # fmt: skip
+    columns = ["source", "model", "configuration", "metric", "reported",
+               "replicated: mean [95 % interval]", "seeds",
+               "difference (replicated − reported)", "reported inside interval"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -350,7 +776,7 @@ def differences_from_base(
             "model": kind,
             "initialisation": init,
             "configuration": label,
-            "difference from base": f"{metric}: {_metric_text(metric, diff)}",
+            "difference from base": f"{metric}: {_unit_text(_unit(metric), diff)}",
             "than the base": outcome,
         })  # fmt: skip
     columns = ["model", "initialisation", "configuration", "difference from base", "than the base"]

@@ -164,7 +164,7 @@ STUDY_CAPTIONS = {
     "clf_sweep": "classifier_sweep",
     "clf_curves": "classifier_curves",
     "test_accuracy": "study_test_accuracy",
-    "confusion_matrices": "confusion_matrices_figure",
+    "confusion_matrices": "study_confusion_matrices",
     "label_efficiency": "label_efficiency",
 }
 

@@ -7,6 +7,15 @@ rule report:
         study_figures=[f for figures in STUDY_FIGURES.values() for f in figures],
         autoencoder_metrics="results/tables/autoencoder_metrics.parquet",
         classifier_metrics="results/tables/classifier_metrics.parquet",
+        histories="results/tables/histories.parquet",
+        confusion_matrices="results/tables/confusion_matrices.parquet",
+        # each training job's wall clock (the setup's time per stage)
+        autoencoder_benchmarks=expand(
+            rules.train_autoencoder.benchmark, ae=AUTOENCODERS, seed=SEEDS
+        ),
+        classifier_benchmarks=expand(
+            rules.train_classifier.benchmark, clf=CLASSIFIERS, seed=SEEDS
+        ),
         code=code("report"),
     output:
         report(

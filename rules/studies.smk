@@ -160,7 +160,7 @@ rule plot_study_confusion_matrices:
     output:
         report(
             "results/figures/studies/{study}/confusion_matrices.png",
-            caption=caption("confusion_matrices_figure"),
+            caption=caption("study_confusion_matrices"),
             category="Studies",
             subcategory="{study}",
             labels={"figure": "confusion matrices (percent)"},
@@ -171,7 +171,7 @@ rule plot_study_confusion_matrices:
     conda:
         "../envs/aeflow.yaml"
     params:
-        model_ids=lambda w: STUDIES[w.study]["base_classifiers"],
+        model_ids=lambda w: STUDIES[w.study]["confusion_classifiers"],
     script:
         script_path("plot_confusion_matrices")
 

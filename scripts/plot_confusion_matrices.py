@@ -1,4 +1,4 @@
-"""Confusion matrices of the base classifiers, side by side."""
+"""Confusion matrices of the classifiers a figure names, side by side."""
 
 import pandas as pd
 
@@ -8,4 +8,4 @@ from aeflow.logs import job_logger
 log = job_logger(snakemake.log[0])
 confusion = pd.read_parquet(snakemake.input.confusion)
 plots.confusion_matrices(confusion, snakemake.params.model_ids, snakemake.output[0])
-log(f"wrote {snakemake.output[0]}")
+log(f"wrote {snakemake.output[0]}: {', '.join(snakemake.params.model_ids)}")

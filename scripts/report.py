@@ -12,6 +12,9 @@ from aeflow.logs import job_logger
 log = job_logger(snakemake.log[0])
 ae = pd.read_parquet(snakemake.input.autoencoder_metrics)
 clf = pd.read_parquet(snakemake.input.classifier_metrics)
+# claims on history-derived measures and on confusions read these
+histories = pd.read_parquet(snakemake.input.histories)
+confusion = pd.read_parquet(snakemake.input.confusion_matrices)
 base_ids = dict(snakemake.params.base_classifiers)
 base = clf[clf["model_id"].isin(list(base_ids.values()))]
 # the main grid's models (each study has its own section below)
@@ -69,19 +72,26 @@ def study_heading(path):
         "reconstructions": "Reconstructions (first seed)",
         "clf_curves": "Classifier learning curves",
         "test_accuracy": "Test accuracy by configuration",
-        "confusion_matrices": "Confusion matrices of the base classifiers (percent)",
+        "confusion_matrices": "Confusion matrices of the classifiers its claims and numbers name",
         "label_efficiency": "Test accuracy by number of labels",
     }.get(name, name)
 
 
 def study_section(name, study):
     text = [f"Reproduces {study['source']}." if study["source"] else "", study["note"]]
-    parts = (
-        [("Claims and verdicts", studies.claim_verdicts(study, ae, clf))] if study["claims"] else []
-    )
+    parts = [("Claims and verdicts", verdicts(study))] if study["claims"] else []
+    if study["not_measurable"]:
+        parts.append(
+            ("The seed's conclusions not measurable here", studies.not_measurable_table(study))
+        )
     reported = studies.reported_beside_replicated(study, ae, clf)
     if len(reported):
-        parts.append(("What the seed reported beside what aeflow measured", reported))
+        parts.append(
+            (
+                "What the seed reported beside what aeflow measured",
+                studies.reported_display(reported),
+            )
+        )
     parts += studies.summary_tables(study, ae, clf)
     differences = studies.differences_from_base(study, ae, clf)
     if len(differences):
@@ -93,6 +103,10 @@ def study_section(name, study):
             0, ("Gain of each pretrained arm over scratch, by number of labels", gain_table(name))
         )
     return {"heading": study["title"], "text": text, "tables": parts, "figures": figures}
+
+
+def verdicts(study):
+    return studies.claim_verdicts(study, ae, clf, histories=histories, confusion=confusion)
 
 
 def label_gains(name):
@@ -113,7 +127,7 @@ answers = {name: efficiency.opening_paragraph(gain) for name, gain in gains.item
 
 # every study's claims at a glance, first after the main verdicts
 glance = [
-    studies.claim_verdicts(study, ae, clf).assign(study=study["title"])
+    verdicts(study).assign(study=study["title"])
     for study in snakemake.params.studies.values()
     if study["claims"]
 ]
@@ -129,6 +143,12 @@ setup = {
         Path(aeflow.__file__).resolve().parent.parent,
         snakemake.params.config_files,
         snakemake.config["device"],
+    ),
+    "Wall time per stage": provenance.stage_times(
+        {
+            "autoencoder training": snakemake.input.autoencoder_benchmarks,
+            "classifier training": snakemake.input.classifier_benchmarks,
+        }
     ),
 }
 

@@ -281,6 +281,21 @@ def test_confusion_matrices(confusion, tmp_path, normalize):
     assert_png(out, min_width=1200)
 
 
+def test_many_confusion_matrices_wrap_into_rows(confusion, tmp_path):
+    """A study's figure shows every classifier its claims name: seven here, in rows of
+    three (one row of seven would be over 40 inches wide)."""
+    ids = {f"{init} {k}": f"clf-{init}" for k in range(3) for init in ("scratch", "frozen")}
+    ids["finetune"] = "clf-finetune"
+    one_row = tmp_path / "one.png"
+    plots.confusion_matrices(confusion, dict(list(ids.items())[:3]), one_row)
+    wrapped = tmp_path / "seven.png"
+    plots.confusion_matrices(confusion, ids, wrapped)
+    assert_png(wrapped, min_width=1200, min_height=1200)
+    one_h, one_w = mpimg.imread(one_row).shape[:2]
+    h, w = mpimg.imread(wrapped).shape[:2]
+    assert abs(w - one_w) < 0.05 * one_w and h > 2.5 * one_h  # three columns, three rows
+
+
 def test_accuracy_by_group(classifier_metrics, tmp_path):
     out = tmp_path / "acc.png"
     plots.accuracy_by_group(classifier_metrics, "initialisation", out)

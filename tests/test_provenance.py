@@ -61,3 +61,20 @@ def test_provenance_rows(tmp_path):
     ].endswith("(cpu)")
     assert rows["Date (UTC)"] == "2026-01-02 03:04:05"
     assert provenance.package_version("no-such-package-aeflow") == "not installed"
+
+
+def test_wall_time_per_stage_sums_the_benchmark_files(tmp_path):
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    paths = []
+    for k, seconds in enumerate([3000.5, 900.0, 0.25]):
+        path = tmp_path / f"job{k}.tsv"
+        path.write_text(header + f"{seconds}\t0:00:00\t1\t1\t1\t1\t0\t0\t50\t{seconds}\n")
+        paths.append(path)
+    text = provenance.stage_times(
+        {"autoencoder training": paths[:2], "classifier training": paths[2:]}
+    )
+    assert text == (
+        "autoencoder training 1 h 05 min over 2 jobs; classifier training 0.2 s over 1 job "
+        "(each job's wall clock, summed; Snakemake benchmarks)"
+    )
+    assert provenance.duration_text(247) == "4 min 07 s"

@@ -6,7 +6,7 @@ import copy
 import pandas as pd
 import pytest
 
-from aeflow import grid, studies
+from aeflow import grid, stats, studies
 from aeflow.grid import GridError
 
 AE_BASE = {"architecture": "conv", "latent": 16, "dropout": 0.2, "optimizer": "adam",
@@ -337,5 +337,359 @@ def test_claim_quotes_are_shown_beside_the_verdict():
     table = metrics_table({ids["adam"]: [0.90, 0.91, 0.92], ids["sgd"]: [0.80, 0.82, 0.81]},
                           "test_accuracy")  # fmt: skip
     out = studies.claim_verdicts(s, table.iloc[0:0], table)
-    assert list(out.columns) == ["seed says", "claim", "measured", "verdict"]
+    assert list(out.columns) == ["seed says", "claim", "kind", "measured", "verdict"]
     assert out["seed says"][0] == "Adam muestra ventajas"
+
+
+# --- claim kinds: equivalence, derived measures, confusion (synthetic tables) -----------
+
+CLASSES = [f"c{i}" for i in range(10)]
+
+
+def kinds_study(claims, reported=()):
+    """The MLP study (base Adam, and SGD) with ``claims``; the data's classes c0 … c9."""
+    block = copy.deepcopy(MLP)
+    block["claims"] = claims
+    block["reported"] = list(reported)
+    cfg = config({"mlp": block})
+    cfg["data"] = {"classes": CLASSES}
+    found, _, clf = studies.expand_studies(cfg, grid.autoencoder_grid(cfg["autoencoder"]), 5000)
+    s = found["mlp"]
+    return s, {clf[i]["optimizer"]: i for i in s["classifiers"]}
+
+
+def runs_table(ids, columns_by_arm):
+    """{arm: {column: [value per seed]}} -> a classifier metrics table."""
+    rows = []
+    for arm, columns in columns_by_arm.items():
+        n = len(next(iter(columns.values())))
+        for seed in range(n):
+            rows.append({"model_id": ids[arm], "seed": seed, "diverged": False,
+                         "initialisation": "scratch",
+                         **{k: v[seed] for k, v in columns.items()}})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def verdict_of(s, clf, **tables):
+    out = studies.claim_verdicts(s, clf.iloc[0:0], clf, **tables)
+    return out["verdict"][0], out["measured"][0], out["kind"][0]
+
+
+EQUIVALENT = {"claim": "Adam and SGD end alike", "kind": "equivalence", "model": "classifier",
+              "a": {}, "b": {"optimizer": "sgd"}, "metric": "final_validation_accuracy",
+              "margin": 0.01}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "adam, verdict, interval",
+    [
+        # a − b = 0.001, 0.002, 0.000: mean 0.001, half 4.303·0.001/√3 = 0.0025, inside ±0.01
+        ([0.801, 0.822, 0.810], "holds", "0.10 points [-0.15, 0.35] (n=3)"),
+        # a − b = 0.10, 0.09, 0.11: [0.075, 0.125], wholly above +0.01
+        ([0.90, 0.91, 0.92], "contradicted", "10.00 points [7.52, 12.48] (n=3)"),
+        # a − b = 0.005, −0.006, 0.001: mean 0, half 0.0138, crosses ±0.01
+        ([0.805, 0.814, 0.811], "not settled (the interval crosses the margin)",
+         "0.00 points [-1.38, 1.38] (n=3)"),
+    ],
+)  # fmt: skip
+def test_equivalence_within_a_margin(adam, verdict, interval):
+    s, ids = kinds_study([EQUIVALENT])
+    clf = runs_table(ids, {"adam": {"final_validation_accuracy": adam},
+                           "sgd": {"final_validation_accuracy": [0.80, 0.82, 0.81]}})  # fmt: skip
+    got, measured, kind = verdict_of(s, clf)
+    assert got == verdict
+    assert measured == (f"final_validation_accuracy: (base) − (optimizer=sgd) = {interval}; "
+                        "margin ±1.00 points")  # fmt: skip
+    assert kind == "equivalence (±1.00 points)"
+
+
+def test_equivalence_verdict_bounds():
+    def est(low, high, n=3):
+        return stats.Estimate((low + high) / 2, 0.1, n, low, high)
+
+    assert stats.equivalence_verdict(est(-0.01, 0.01), 0.01) == "holds"  # the margin included
+    assert stats.equivalence_verdict(est(-0.03, -0.011), 0.01) == "contradicted"
+    assert stats.equivalence_verdict(est(-0.011, 0.0), 0.01).startswith("not settled")
+    assert stats.equivalence_verdict(est(0, 0, n=1), 0.01) == "not settled (fewer than 2 seeds)"
+    with pytest.raises(ValueError, match="margin"):
+        stats.equivalence_verdict(est(0, 0), 0)
+
+
+GAP = {"claim": "Adam overfits more", "model": "classifier", "a": {}, "b": {"optimizer": "sgd"},
+       "metric": "gap_accuracy", "better": "higher"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "adam_train, verdict",
+    [
+        ([0.95, 0.96, 0.97], "holds"),  # gaps 0.10, 0.10, 0.10 against 0.02, 0.01, 0.03
+        ([0.84, 0.85, 0.86], "contradicted"),  # gaps −0.01 each: a − b = −0.03, −0.02, −0.04
+        ([0.95, 0.85, 0.87], "not settled (the interval includes 0)"),  # 0.10, 0.00, 0.01
+    ],
+)
+def test_generalisation_gap_comparison(adam_train, verdict):
+    s, ids = kinds_study([GAP])
+    clf = runs_table(ids, {
+        "adam": {"final_train_accuracy": adam_train, "final_validation_accuracy": [0.85, 0.86, 0.87]},
+        "sgd": {"final_train_accuracy": [0.82, 0.83, 0.84], "final_validation_accuracy": [0.80, 0.82, 0.81]},
+    })  # fmt: skip
+    got, measured, kind = verdict_of(s, clf)
+    assert got == verdict and kind == "comparison (higher)"
+    assert measured.startswith(
+        "gap_accuracy (final_train_accuracy − final_validation_accuracy): (base) − (optimizer=sgd)"
+    )
+
+
+def test_gap_loss_is_validation_minus_train():
+    measure = studies._measure("gap_loss", "autoencoder", "x")
+    table = pd.DataFrame({"model_id": ["m"], "seed": [0], "diverged": [False],
+                          "final_train_loss": [0.2], "final_validation_loss": [0.5]})  # fmt: skip
+    assert studies.measure_runs(measure, ["m"], table)["value"][0] == pytest.approx(0.3)
+
+
+def history(ids, curves_by_arm, split="validation", metric="accuracy"):
+    """{arm: [[value per epoch] per seed]} -> a histories table."""
+    rows = [
+        {"model_id": ids[arm], "seed": seed, "epoch": epoch, "split": split, "metric": metric,
+         "value": v}
+        for arm, curves in curves_by_arm.items()
+        for seed, curve in enumerate(curves)
+        for epoch, v in enumerate(curve, start=1)
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+FASTER = {"claim": "Adam reaches 85 % sooner", "model": "classifier", "a": {},
+          "b": {"optimizer": "sgd"}, "metric": {"epochs_to": {"validation_accuracy": 0.85}},
+          "better": "lower"}  # fmt: skip
+SGD_CURVES = [[0.5, 0.7, 0.8, 0.86, 0.9], [0.5, 0.7, 0.84, 0.85, 0.9], [0.6, 0.8, 0.84, 0.86, 0.9]]
+
+
+@pytest.mark.parametrize(
+    "adam, verdict, measured",
+    [
+        # reached at epochs 2, 2, 1 against 4, 4, 4: a − b = −2, −2, −3
+        ([[0.8, 0.86], [0.7, 0.9], [0.85, 0.9]], "holds", "-2.3 epochs [-3.8, -0.9] (n=3)"),
+        # 5, 5, 5 against 4, 4, 4
+        ([[0.5] * 4 + [0.85]] * 3, "contradicted", "1.0 epochs [1.0, 1.0] (n=3)"),
+        # 1, 5, 3 against 4, 4, 4: −3, 1, −1
+        ([[0.9], [0.5] * 4 + [0.9], [0.5, 0.5, 0.9]], "not settled (the interval includes 0)",
+         "-1.0 epochs [-6.0, 4.0] (n=3)"),
+        # never reached in 5 epochs: counted as 6, a lower bound, so "slower" stands
+        ([[0.5] * 5] * 3, "contradicted",
+         "2.0 epochs [2.0, 2.0] (n=3); never reached in 3 of 3 runs of (base) and 0 of 3 of "
+         "(optimizer=sgd), counted as the epochs run + 1"),
+    ],
+)  # fmt: skip
+def test_epochs_to_a_threshold(adam, verdict, measured):
+    s, ids = kinds_study([FASTER])
+    clf = runs_table(ids, {"adam": {"test_accuracy": [0.9] * 3},
+                           "sgd": {"test_accuracy": [0.9] * 3}})  # fmt: skip
+    h = history(ids, {"adam": adam, "sgd": SGD_CURVES})
+    got, text, _ = verdict_of(s, clf, histories=h)
+    assert got == verdict
+    assert text == f"epochs to validation accuracy ≥ 0.85: (base) − (optimizer=sgd) = {measured}"
+
+
+def test_a_threshold_never_reached_by_the_faster_claimed_arm_settles_nothing():
+    # b (SGD) never reaches 0.95 in 5 epochs: counted as 6, a lower bound; a (Adam)
+    # reaches at 2: "a sooner" holds (b can only be later). The reverse claim, with b
+    # reaching and a not, cannot hold on a bound: a − b would only grow.
+    s, ids = kinds_study([{**FASTER, "metric": {"epochs_to": {"validation_accuracy": 0.95}}}])
+    clf = runs_table(ids, {"adam": {"test_accuracy": [0.9] * 3},
+                           "sgd": {"test_accuracy": [0.9] * 3}})  # fmt: skip
+    fast, never = [[0.9, 0.96]] * 3, [[0.5, 0.6, 0.7, 0.8, 0.9]] * 3
+    assert verdict_of(s, clf, histories=history(ids, {"adam": fast, "sgd": never}))[0] == "holds"
+    slower = {**FASTER, "better": "higher", "metric": {"epochs_to": {"validation_accuracy": 0.95}}}
+    s, ids = kinds_study([slower])
+    got = verdict_of(s, clf, histories=history(ids, {"adam": fast, "sgd": never}))[0]
+    assert got == "contradicted"  # a − b ≤ 2 − 6 < 0 whatever b's true epoch
+    s, ids = kinds_study([{**EQUIVALENT, "metric": {"epochs_to": {"validation_accuracy": 0.95}},
+                           "margin": 10}])  # fmt: skip
+    got = verdict_of(s, clf, histories=history(ids, {"adam": fast, "sgd": never}))[0]
+    assert got == "not settled (a threshold was not reached in some runs)"
+
+
+@pytest.mark.parametrize(
+    "metric, adam, sgd",
+    [
+        ({"best": "validation_loss"}, 0.5, 0.6),
+        ({"epochs_to": {"validation_loss": 0.6}}, 2, 3),  # at or below 0.6
+        ({"epoch_of_best": "validation_loss"}, 2, 3),  # the first epoch with the lowest
+    ],
+)
+def test_best_over_the_epochs_its_epoch_and_loss_thresholds(metric, adam, sgd):
+    losses = {"adam": [[0.9, 0.5, 0.7, 0.5]] * 2, "sgd": [[0.9, 0.8, 0.6, 0.7]] * 2}
+    s, ids = kinds_study([{**FASTER, "metric": metric}])
+    table = runs_table(ids, {"adam": {"test_accuracy": [0.9] * 2},
+                             "sgd": {"test_accuracy": [0.9] * 2}})  # fmt: skip
+    runs = studies.measure_runs(s["claims"][0]["measure"], list(ids.values()), table,
+                                history(ids, losses, metric="loss"))  # fmt: skip
+    by_arm = runs.groupby("model_id")["value"].agg(["min", "max"])
+    assert list(by_arm.loc[ids["adam"]]) == [adam, adam]
+    assert list(by_arm.loc[ids["sgd"]]) == [sgd, sgd]
+    assert not runs["censored"].any()
+
+
+def confusion_table(model_id, off_diagonal_by_seed):
+    """{seed: {(true, predicted): count}}: 100 images per class, the rest on the diagonal."""
+    rows = []
+    for seed, cells in off_diagonal_by_seed.items():
+        for t in range(10):
+            wrong = {p: n for (tt, p), n in cells.items() if tt == t}
+            for p in range(10):
+                count = 100 - sum(wrong.values()) if p == t else wrong.get(p, 0)
+                rows.append({"model_id": model_id, "seed": seed, "true_label": t,
+                             "true_name": CLASSES[t], "predicted_label": p,
+                             "predicted_name": CLASSES[p], "count": count})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+UPPER_BODY = {(6, 0): 15, (0, 6): 10, (4, 2): 8, (2, 4): 6, (7, 9): 2, (1, 3): 1}
+CONFUSED = {"claim": "the largest confusions are among c0, c2, c4, c6", "kind": "confusion",
+            "model": "classifier", "configuration": {"optimizer": "sgd"},
+            "classes": ["c0", "c2", "c4", "c6"], "top": 4}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "seeds, verdict, margin",
+    [
+        # 4th largest inside 6 %, largest outside 2 %: +4 points on every seed
+        ({0: UPPER_BODY, 1: UPPER_BODY, 2: UPPER_BODY}, "holds", "4.00 points [4.00, 4.00] (n=3)"),
+        # c7 → c9 at 20 % on every seed: 6 − 20
+        ({k: {**UPPER_BODY, (7, 9): 20} for k in range(3)}, "contradicted",
+         "-14.00 points [-14.00, -14.00] (n=3)"),
+        # outside 2, 9, 2: margins 4, −3, 4
+        ({0: UPPER_BODY, 1: {**UPPER_BODY, (7, 9): 9}, 2: UPPER_BODY},
+         "not settled (the interval includes 0)", "1.67 points [-8.37, 11.71] (n=3)"),
+    ],
+)  # fmt: skip
+def test_most_confused_pairs_among_named_classes(seeds, verdict, margin):
+    s, ids = kinds_study([CONFUSED])
+    clf = runs_table(ids, {"sgd": {"test_accuracy": [0.9] * 3}})
+    got, measured, kind = verdict_of(s, clf, confusion=confusion_table(ids["sgd"], seeds))
+    assert got == verdict and kind == "confusion (top 4)"
+    assert measured.startswith("(optimizer=sgd): largest 4 confusions of the mean matrix")
+    assert measured.endswith(
+        f"4th largest among c0, c2, c4, c6 − the largest outside them = {margin}"
+    )
+    if verdict == "holds":
+        assert "c6 → c0 15.0 %, c0 → c6 10.0 %, c4 → c2 8.0 %, c2 → c4 6.0 %" in measured
+    if verdict == "contradicted":
+        assert "c7 → c9 20.0 % (outside)" in measured
+
+
+def test_confusion_claims_leave_diverged_seeds_out():
+    s, ids = kinds_study([CONFUSED])
+    clf = runs_table(ids, {"sgd": {"test_accuracy": [0.9] * 3}})
+    clf.loc[clf["seed"] == 1, "diverged"] = True
+    seeds = {0: UPPER_BODY, 1: {(7, 9): 90}, 2: UPPER_BODY}
+    assert verdict_of(s, clf, confusion=confusion_table(ids["sgd"], seeds))[0] == "holds"
+
+
+@pytest.mark.parametrize(
+    "claim, match",
+    [
+        ({**EQUIVALENT, "margin": None}, r"claims\[0\]: a equivalence claim needs margin|needs margin"),
+        ({k: v for k, v in EQUIVALENT.items() if k != "margin"}, r"studies.mlp.claims\[0\]: a equivalence claim needs margin"),
+        ({**GAP, "margin": 0.1}, r"claims\[0\]: margin do\(es\) not belong to a comparison claim"),
+        ({**CONFUSED, "a": {}}, r"claims\[0\]: a do\(es\) not belong to a confusion claim"),
+        ({**CONFUSED, "model": "autoencoder"}, r"claims\[0\].model: a confusion claim is about a classifier"),
+        ({**CONFUSED, "classes": ["c0", "Shirt"]}, r"claims\[0\].classes: 'Shirt' not a class of the data \(data.classes: c0, c1"),
+        ({**CONFUSED, "top": 13}, r"claims\[0\].top: between 1 and 12"),
+        ({**CONFUSED, "kind": "ranking"}, r"claims\[0\].kind: 'ranking' unknown"),
+        ({**GAP, "metric": "test_mse"}, r"claims\[0\].metric: 'test_mse' is not a measure of classifiers"),
+        ({**FASTER, "metric": {"epochs_to": {"test_accuracy": 0.5}}}, r"claims\[0\].metric: 'test_accuracy' unknown"),
+    ],
+)  # fmt: skip
+def test_bad_claim_kinds_name_the_key(claim, match):
+    if claim.get("margin", 1) is None:
+        claim = {k: v for k, v in claim.items() if k != "margin"}
+    with pytest.raises(GridError, match=match):
+        kinds_study([claim])
+
+
+def test_autoencoder_measures_have_no_accuracy():
+    for metric in ("gap_accuracy", {"epochs_to": {"validation_accuracy": 0.5}},
+                   {"best": "train_accuracy"}, "test_accuracy"):  # fmt: skip
+        with pytest.raises(GridError, match="autoencoders have no|not a measure of autoencoders"):
+            studies._measure(metric, "autoencoder", "studies.x.claims[0].metric")
+    assert studies._measure({"best": "validation_loss"}, "autoencoder", "x")["label"] == (
+        "lowest validation loss over the epochs"
+    )
+
+
+def test_confusion_figure_shows_every_classifier_a_claim_or_reported_number_names():
+    reported = [{"model": "classifier", "configuration": {"optimizer": "sgd"},
+                 "metric": "test_accuracy", "value": 0.8, "source": "seed"}]  # fmt: skip
+    s, ids = kinds_study([], reported)
+    assert s["confusion_classifiers"] == {"scratch": ids["adam"], "optimizer=sgd": ids["sgd"]}
+    found, _, clf = expanded({"004": STEPWISE})
+    four = found["004"]
+    # both base classifiers, and the hidden-64 arm a claim would name, labelled by init
+    block = copy.deepcopy(STEPWISE)
+    block["claims"].append({"claim": "wider head", "model": "classifier",
+                            "a": {"initialisation": "finetune", "hidden": 64},
+                            "b": {"initialisation": "finetune"}, "metric": "test_accuracy",
+                            "better": "higher"})  # fmt: skip
+    found, _, clf = expanded({"004": block})
+    labels = found["004"]["confusion_classifiers"]
+    assert list(labels) == ["frozen", "finetune", "finetune, hidden=64"]
+    assert clf[labels["finetune, hidden=64"]]["hidden"] == "64"
+    assert list(four["confusion_classifiers"]) == ["frozen", "finetune"]
+
+
+def test_reported_numbers_are_shown_in_the_unit_of_the_replicated_ones():
+    s, ids = kinds_study([], [
+        {"model": "classifier", "configuration": {}, "metric": "final_validation_accuracy",
+         "value": 0.9127, "source": "Tabla 4"},
+        {"model": "classifier", "configuration": {}, "metric": "final_validation_loss",
+         "value": 0.3312, "source": "Tabla 5"},
+    ])  # fmt: skip
+    clf = runs_table(ids, {"adam": {"final_validation_accuracy": [0.90, 0.91, 0.92],
+                                    "final_validation_loss": [0.30, 0.31, 0.32]}})  # fmt: skip
+    shown = studies.reported_display(studies.reported_beside_replicated(s, clf.iloc[0:0], clf))
+    accuracy, loss = shown.to_dict("records")
+    assert accuracy["reported"] == "91.27 %"
+    assert accuracy["replicated: mean [95 % interval]"] == "91.00 % [88.52 %, 93.48 %]"
+    assert accuracy["difference (replicated − reported)"] == "-0.27 points"
+    assert loss["reported"] == "0.3312" and loss["difference (replicated − reported)"] == "-0.0212"
+    assert loss["replicated: mean [95 % interval]"] == "0.31 [0.2852, 0.3348]"
+
+
+def test_not_measurable_conclusions_are_listed_with_why():
+    block = copy.deepcopy(MLP)
+    block["not_measurable"] = [{"quote": "converge más rápido", "source": "fig. 3",
+                                "reason": "no speed measure"}]  # fmt: skip
+    found, _, _ = expanded({"mlp": block})
+    table = studies.not_measurable_table(found["mlp"])
+    assert table.to_dict("records") == [
+        {"source": "fig. 3", "seed says": "converge más rápido", "why not here": "no speed measure"}
+    ]
+    assert studies.not_measurable_table(expanded({"mlp": MLP})[0]["mlp"]).empty
+
+
+def test_the_default_config_and_its_quick_variant_parse_and_resolve_every_claim():
+    """config/config.yaml, alone and amended by config/studies-quick.yaml as snakemake
+    merges them, against the schema; every study expands and every claim resolves."""
+    from pathlib import Path
+
+    from snakemake.utils import update_config, validate
+
+    from aeflow import schema
+
+    folder = Path(__file__).resolve().parents[1] / "config"
+    loaded = schema.load(folder / "schema.yaml")
+    for extra in ([], ["studies-quick.yaml"]):
+        cfg = schema.load(folder / "config.yaml")
+        for name in extra:
+            update_config(cfg, schema.load(folder / name))
+        schema.read_numbers(cfg, loaded)
+        validate(cfg, str(folder / "schema.yaml"))
+        found, _, _ = studies.expand_studies(cfg, grid.autoencoder_grid(cfg["autoencoder"]), 50000)
+        assert set(found) == set(cfg["studies"])
+        kinds = {c["kind"] for s in found.values() for c in s["claims"]}
+        assert kinds == {"comparison", "equivalence", "confusion"}
+        for s in found.values():
+            for c in s["claims"]:
+                assert c["quote"] and c["source"], (s["name"], c["claim"])

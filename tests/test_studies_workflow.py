@@ -81,6 +81,20 @@ def studies_config(source, checksums) -> dict:
                     {"claim": "fine-tuning beats frozen", "model": "classifier",
                      "a": {"initialisation": "finetune"}, "b": {"initialisation": "frozen"},
                      "metric": "test_accuracy", "better": "higher"},
+                    {"claim": "fine-tuned and frozen end alike", "kind": "equivalence",
+                     "model": "classifier", "a": {"initialisation": "finetune"},
+                     "b": {"initialisation": "frozen"}, "metric": "gap_accuracy",
+                     "margin": 0.05},
+                    {"claim": "the deep classifier reaches 20 % sooner", "model": "classifier",
+                     "a": {"architecture": "conv_deep"}, "b": {},
+                     "metric": {"epochs_to": {"validation_accuracy": 0.2}}, "better": "lower"},
+                    {"claim": "the deep classifier confuses classes 0 to 3", "kind": "confusion",
+                     "model": "classifier", "configuration": {"architecture": "conv_deep"},
+                     "classes": ["class 0", "class 1", "class 2", "class 3"], "top": 2},
+                ],
+                "not_measurable": [
+                    {"quote": "La precisión aumenta de forma progresiva", "source": "seed 004",
+                     "reason": "the smoothness of a curve is not a measure here"},
                 ],
             },
             "mlp": {
@@ -342,6 +356,46 @@ def test_a_fresh_clone_with_the_results_moved_in_is_finished(finished, tmp_path)
     assert planned(clone, root / "studies.yaml") == {"report": 1, "all": 1}
 
 
+def test_claim_kinds_the_not_measurable_list_and_named_confusions_reach_the_report(finished):
+    workflow, config, _ = finished
+    html = (workflow / "results" / "report.html").read_text()
+    start = html.index("<h2>Every autoencoder</h2>")
+    section = html[start : html.index("</section>", start)]
+    for claim, kind, measured in [
+        ("fine-tuned and frozen end alike", "equivalence (±5.00 points)", "gap_accuracy ("),
+        ("the deep classifier reaches 20 % sooner", "comparison (lower)",
+         "epochs to validation accuracy ≥ 0.2: (architecture=conv_deep) − (scratch)"),
+        ("the deep classifier confuses classes 0 to 3", "confusion (top 2)",
+         "largest 2 confusions of the mean matrix"),
+    ]:  # fmt: skip
+        row = section[section.index(claim) :]
+        row = row[: row.index("</tr>")]
+        assert kind in row and measured in row and "(n=2)" in row
+        assert re.search("<td>(holds|contradicted|not settled[^<]*)</td>", row)
+    assert "The seed&#39;s conclusions not measurable here" in section
+    assert "La precisión aumenta de forma progresiva" in section
+    assert "the smoothness of a curve is not a measure here" in section
+    # the reported number in percent, as the replicated one beside it
+    assert "92.37 %" in section and "0.9237" not in section
+    # the confusion figure shows the base classifiers and the deep one the claims name
+    log = workflow / "logs" / "figures" / "studies" / "models" / "confusion_matrices.log"
+    assert (
+        log.read_text()
+        .rstrip()
+        .endswith(
+            "confusion_matrices.png: scratch, frozen, finetune, scratch, architecture=conv_deep"
+        )
+    )
+    # the setup's wall time per stage, summed over the training jobs' benchmarks
+    jobs = {kind: len(list((workflow / "results" / "benchmarks" / f"train_{kind}").iterdir()))
+            for kind in ("autoencoder", "classifier")}  # fmt: skip
+    assert re.search(
+        rf"autoencoder training [0-9][^;]* over {jobs['autoencoder']} jobs; classifier training "
+        rf"[0-9][^;(]* over {jobs['classifier']} jobs",
+        html,
+    )
+
+
 def test_seed_heads_reported_numbers_and_provenance_reach_the_report(finished):
     workflow, _, _ = finished
     clf = read(workflow, "classifier_metrics")
@@ -352,7 +406,7 @@ def test_seed_heads_reported_numbers_and_provenance_reach_the_report(finished):
     start = html.index("<h2>Every autoencoder</h2>")
     section = html[start : html.index("</section>", start)]
     assert "What the seed reported beside what aeflow measured" in section
-    assert "seed 000, fig. 9" in section and "0.9237" in section
+    assert "seed 000, fig. 9" in section and "92.37 %" in section
     assert "Los autoencoders con mejor desempeño" in section  # the claim's quote
     for label in ("Code commit", "Configuration files", "PyTorch", "Snakemake", "Date (UTC)"):
         assert f"<th>{label}</th>" in html or f">{label}<" in html
