@@ -435,19 +435,18 @@ def accuracy_by_group(metrics, group, path, value="test_accuracy", order=None):
 
 def label_efficiency(curve, path, value_label="Test accuracy"):
     """Accuracy against the number of labelled training images (log axis): one line per
-    initialisation, its mean over seeds, and a band for its 95 % interval.
+    arm (scratch, frozen, finetune, linear probe), its mean over seeds, and a band for
+    its 95 % interval.
 
-    ``curve``: :func:`aeflow.efficiency.curves` (initialisation, labels, mean, low, high, n)."""
+    ``curve``: :func:`aeflow.efficiency.curves` (arm, labels, mean, low, high, n), whose
+    order of arms is the legend's."""
     if curve.empty:
         raise ValueError("label_efficiency: empty curve table")
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    present = list(dict.fromkeys(curve["initialisation"]))
-    order = [i for i in INITIALISATION_ORDER if i in present] + [
-        i for i in present if i not in INITIALISATION_ORDER
-    ]
-    for color, init in zip(_palette(len(order)), order):
-        line = curve[curve["initialisation"] == init].sort_values("labels")
-        ax.plot(line["labels"], 100 * line["mean"], marker="o", color=color, label=init)
+    order = list(dict.fromkeys(curve["arm"]))
+    for color, name in zip(_palette(len(order)), order):
+        line = curve[curve["arm"] == name].sort_values("labels")
+        ax.plot(line["labels"], 100 * line["mean"], marker="o", color=color, label=name)
         banded = line[np.isfinite(line["low"])]
         if len(banded):
             ax.fill_between(
@@ -462,7 +461,7 @@ def label_efficiency(curve, path, value_label="Test accuracy"):
     ax.set_ylabel(f"{value_label} (%)")
     seeds = int(curve["n"].max())
     ax.set_title(f"{value_label} by number of labels (mean of {seeds} seeds, 95 % band)")
-    ax.legend(title="initialisation", fontsize="small")
+    ax.legend(title="arm", fontsize="small")
     _save(fig, path)
 
 

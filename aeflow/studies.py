@@ -61,7 +61,7 @@ def expand_studies(
         where = f"studies.{name}"
         ae_base = grid.canonical(ae_bases[name], train_size)
         ae_grid = ae_grids.get(name, {})
-        clf_grid, clf_base = {}, None
+        clf_grid, clf_base, inits = {}, None, []
         if block.get("classifier") is not None:
             clf_block = block["classifier"]
             clf_base = _merged(clf_block, "base", clf_top)
@@ -73,11 +73,14 @@ def expand_studies(
             clf_grid = grid.classifier_grid(
                 cfg, ae_base, ae_grid or everything, f"{where}.classifier", train_size
             )
+            inits = list(dict.fromkeys(p["initialisation"] for p in clf_grid.values()))
+            if clf_block.get("linear_probe"):
+                clf_grid.update(_linear_probes(cfg, ae_base, ae_grid or everything, where,
+                                               train_size))  # fmt: skip
             clf_base = grid.canonical(clf_base, train_size)
             new_clf.update(clf_grid)
         if not ae_grid and not clf_grid:
             raise GridError(f"{where}: neither an autoencoder nor a classifier block")
-        inits = list(dict.fromkeys(p["initialisation"] for p in clf_grid.values()))
         study = {
             "name": name,
             "title": block.get("title") or f"Study {name}",
@@ -111,6 +114,27 @@ def expand_studies(
         ]  # fmt: skip
         studies[name] = study
     return studies, new_ae, new_clf
+
+
+def _linear_probes(cfg, ae_base, autoencoders, where, train_size) -> dict[str, dict]:
+    """``classifier.linear_probe: true``: the study's classifier grid once more as linear
+    probes, i.e. the frozen pretrained encoder with the head Linear(n, 10) (``hidden:
+    none``); only this arm, not scratch or finetune, loses the hidden layer."""
+    if "hidden" in (cfg.get("sweeps") or {}) or any(
+        "hidden" in c for c in cfg.get("configurations") or []
+    ):
+        raise GridError(
+            f"{where}.classifier.linear_probe: the linear probe has no hidden layer, so it "
+            "cannot go with a study that sets hidden in its sweeps or configurations"
+        )
+    probe = {
+        **cfg,
+        "base": {**cfg["base"], "hidden": grid.NO_HIDDEN},
+        "initialisations": ["frozen"],
+    }
+    return grid.classifier_grid(
+        probe, ae_base, autoencoders, f"{where}.classifier.linear_probe", train_size
+    )
 
 
 def _find(configurations: dict, params: dict, initialisation) -> str | None:

@@ -89,17 +89,14 @@ def study_section(name, study):
     figures = [(study_heading(p), p, c) for p, c in snakemake.params.study_figures[name]]
     if name in snakemake.params.label_efficiency:
         text.insert(0, answers[name])
-        parts.insert(
-            0, ("Gain of each pretrained arm over scratch, by number of labels", gain_table(name))
-        )
+        parts[0:0] = [
+            ("Gain of each pretrained arm over scratch, by number of labels", gain_table(name)),
+            (
+                "Did every run train to its plateau? (early stopping on the validation loss)",
+                efficiency.plateau_table(label_rows[name]),
+            ),
+        ]
     return {"heading": study["title"], "text": text, "tables": parts, "figures": figures}
-
-
-def label_gains(name):
-    rows = efficiency.study_rows(
-        clf, STUDIES_PARAMS[name]["classifiers"], snakemake.params.all_labels
-    )
-    return efficiency.gains(rows)
 
 
 def gain_table(name):
@@ -107,8 +104,13 @@ def gain_table(name):
 
 
 # label-efficiency studies: the gains over scratch, and the answer the report opens with
-STUDIES_PARAMS = snakemake.params.studies
-gains = {name: label_gains(name) for name in snakemake.params.label_efficiency}
+label_rows = {
+    name: efficiency.study_rows(
+        clf, snakemake.params.studies[name]["classifiers"], snakemake.params.all_labels
+    )
+    for name in snakemake.params.label_efficiency
+}
+gains = {name: efficiency.gains(rows) for name, rows in label_rows.items()}
 answers = {name: efficiency.opening_paragraph(gain) for name, gain in gains.items()}
 
 # every study's claims at a glance, first after the main verdicts

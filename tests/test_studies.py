@@ -127,6 +127,44 @@ def test_a_study_needs_models():
         expanded({"empty": {"title": "nothing"}})
 
 
+LABELS = {
+    "classifier": {
+        "base": {"labels": 1000, "min_steps": 100},
+        "initialisations": ["scratch", "finetune"],
+        "sweeps": {"labels": [100, 1000]},
+        "linear_probe": True,
+    },
+}
+
+
+def test_linear_probe_is_one_more_arm_without_hidden_layers():
+    found, ae, clf = expanded({"labels": LABELS})
+    s = found["labels"]
+    arms = sorted(
+        (clf[i]["initialisation"], clf[i]["hidden"], clf[i]["labels"]) for i in s["classifiers"]
+    )
+    assert arms == [
+        ("finetune", "32", 100), ("finetune", "32", 1000),
+        ("frozen", "none", 100), ("frozen", "none", 1000),
+        ("scratch", "32", 100), ("scratch", "32", 1000),
+    ]  # fmt: skip
+    probes = [i for i in s["classifiers"] if clf[i]["hidden"] == "none"]
+    # the probe starts from the same encoder as the fine-tuned arm, with the study's base
+    finetune = next(i for i in s["classifiers"] if clf[i]["initialisation"] == "finetune")
+    assert {clf[i]["autoencoder_id"] for i in probes} == {clf[finetune]["autoencoder_id"]}
+    assert all(clf[i]["min_steps"] == 100 for i in probes)
+    assert [s["classifiers"][i] for i in probes] == ["hidden=none", "hidden=none, labels=100"]
+    # the arms' base classifiers are the study's (with hidden layers) only
+    assert list(s["base_classifiers"]) == ["scratch", "finetune"]
+
+
+def test_linear_probe_with_a_hidden_sweep_is_refused():
+    block = copy.deepcopy(LABELS)
+    block["classifier"]["sweeps"]["hidden"] = [16, 32]
+    with pytest.raises(GridError, match="studies.labels.classifier.linear_probe: .* hidden"):
+        expanded({"labels": block})
+
+
 # --- analysis on synthetic tables -------------------------------------------------------
 
 
