@@ -492,3 +492,90 @@ def latent_maps(maps, labels, classes, path, title="Test-set latents of the base
     )
     fig.suptitle(f"{title} ({len(labels)} images)")
     _save(fig, path)
+
+
+# ---------------------------------------------------------------- probes
+
+PROBES = {"test_knn_accuracy": "k-NN (k = 20)", "test_linear_probe_accuracy": "linear probe"}
+
+
+def _per_autoencoder(metrics, columns):
+    """One row per autoencoder: each column's mean and 95 % half-width over its seeds
+    (diverged runs and non-finite values left out), with its latent size and architecture."""
+    ok = (
+        metrics[~metrics["diverged"].fillna(False).astype(bool)]
+        if "diverged" in metrics
+        else metrics
+    )
+    rows = []
+    for model_id, group in ok.groupby("model_id", sort=True):
+        row = {"model_id": model_id, "latent": int(group["latent"].iloc[0]),
+               "architecture": group["architecture"].iloc[0]}  # fmt: skip
+        for column in columns:
+            e = stats.Estimate.of(group[column])
+            row[column], row[f"{column}_half"] = e.mean, (e.half if e.n > 1 else 0.0)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table[np.isfinite(table[list(columns)]).all(axis=1)] if len(table) else table
+
+
+def probes(metrics, path):
+    """Probe accuracy of every autoencoder (k-NN and linear probe on its frozen latent)
+    against its test reconstruction MSE and against its latent size n: one point per
+    autoencoder and probe, the mean over seeds with 95 % interval bars (both axes); the
+    Spearman rank correlation across autoencoders in each legend entry.
+
+    ``metrics``: autoencoder metrics with ``test_mse``, ``latent``, ``architecture`` and
+    the :data:`PROBES` columns (one row per autoencoder and seed)."""
+    missing = [c for c in ("test_mse", "latent", "architecture", *PROBES) if c not in metrics]
+    if missing:
+        raise ValueError(f"probes: the autoencoder metrics lack {', '.join(missing)}")
+    table = _per_autoencoder(metrics, ["test_mse", *PROBES])
+    if table.empty:
+        raise ValueError("probes: no autoencoder with finite test MSE and probe accuracies")
+    import scipy.stats
+
+    seeds = int(metrics["seed"].nunique())
+    markers = dict(zip(sorted(table["architecture"].unique()), "osD^vP*X"))
+    colors = dict(zip(PROBES, _palette(len(PROBES))))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    for ax, x in zip(axes, ("test_mse", "latent")):
+        for column in PROBES:
+            for arch, marker in markers.items():
+                at = table[table["architecture"] == arch]
+                ax.errorbar(
+                    at[x], 100 * at[column], yerr=100 * at[f"{column}_half"],
+                    xerr=at["test_mse_half"] if x == "test_mse" else None,
+                    fmt=marker, color=colors[column], capsize=3, markersize=6, alpha=0.85,
+                )  # fmt: skip
+        ax.set_xscale("log", base=10 if x == "test_mse" else 2)
+        if x == "latent":
+            sizes = sorted(table["latent"].unique())
+            ax.set_xticks(sizes)
+            ax.set_xticklabels([str(s) for s in sizes])
+            ax.minorticks_off()
+        ax.set_xlabel(
+            "Test reconstruction MSE per pixel (log)" if x == "test_mse" else "Latent size n (log)"
+        )
+        handles = []
+        for column, name in PROBES.items():
+            rho = (
+                scipy.stats.spearmanr(table[x], table[column]).statistic
+                if len(table) > 2 and table[x].nunique() > 1
+                else math.nan
+            )
+            text = f", Spearman ρ = {rho:+.2f}" if math.isfinite(rho) else ""
+            handles.append(Line2D([], [], color=colors[column], marker="o", linestyle="",
+                                  label=f"{name}{text}"))  # fmt: skip
+        if len(markers) > 1:
+            handles += [Line2D([], [], color="gray", marker=m, linestyle="", label=a)
+                        for a, m in markers.items()]  # fmt: skip
+        ax.legend(handles=handles, fontsize="small", loc="best")
+    axes[0].set_ylabel("Test accuracy of the probe (%)")
+    axes[0].set_title("Probe accuracy against reconstruction error")
+    axes[1].set_title("Probe accuracy against latent size")
+    fig.suptitle(
+        f"Probes of {len(table)} autoencoder{'s' * (len(table) != 1)} "
+        f"(mean of {seeds} seed{'s' * (seeds != 1)}, bars: 95 % intervals)"
+    )
+    _save(fig, path)

@@ -174,6 +174,7 @@ FIGURES = (
         "results/figures/confusion_matrices.png",
         "results/figures/test_accuracy.png",
         "results/figures/latent_maps.png",
+        "results/figures/probes.png",
     ]
 )
 

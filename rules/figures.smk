@@ -169,3 +169,23 @@ rule plot_latent_maps:
         points=config["figures"]["latent_points"],
     script:
         script_path("plot_latent_maps")
+
+
+rule plot_probes:
+    input:
+        metrics="results/tables/autoencoder_metrics.parquet",
+        code=code("plot_probes"),
+    output:
+        report(
+            "results/figures/probes.png",
+            caption=caption("probes"),
+            category="Autoencoder",
+            labels={"figure": "probe accuracy against MSE and latent size"},
+        ),
+    log:
+        "logs/figures/probes.log",
+    localrule: True
+    conda:
+        "../envs/aeflow.yaml"
+    script:
+        script_path("plot_probes")

@@ -53,6 +53,8 @@ def heading(path):
     if name.startswith("classifier_") and name != "classifier_curves":
         init, param = name.removeprefix("classifier_").split("_", 1)
         return f"Classifier sweep ({init}): {param}"
+    if name == "probes":
+        return "Probes of every autoencoder: accuracy against reconstruction MSE and latent size"
     return name.replace("_", " ").capitalize()
 
 
