@@ -468,27 +468,42 @@ def label_efficiency(curve, path, value_label="Test accuracy"):
 # ---------------------------------------------------------------- latent maps
 
 
-def latent_maps(maps, labels, classes, path, title="Test-set latents of the base autoencoder"):
+def latent_maps(
+    maps, labels, classes, path, title="Test-set latents of the base autoencoder", columns=None
+):
     """Small multiples of two-dimensional maps of the same points, coloured by class.
 
-    ``maps``: {panel title: [N, 2] array} (e.g. PCA and t-SNE); ``labels``: [N] class indices."""
+    ``maps``: {panel title: [N, 2] array} (e.g. PCA and t-SNE of one autoencoder, or one
+    PCA per autoencoder of a study), drawn row by row, ``columns`` per row (default: all
+    in one row); ``labels``: [N] class indices."""
     if not maps:
         raise ValueError("latent_maps: no maps to draw")
     labels = np.asarray(labels)
     colors = sns.color_palette("tab10", len(classes))
-    fig, axes = plt.subplots(1, len(maps), figsize=(5 * len(maps) + 2, 5), squeeze=False)
-    for ax, (name, points) in zip(axes[0], maps.items()):
+    columns = min(columns or len(maps), len(maps))
+    rows = -(-len(maps) // columns)
+    size = 5 if rows == 1 and columns <= 3 else 3.2
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(size * columns + 2, size * rows), squeeze=False
+    )
+    for ax in axes.flat[len(maps) :]:
+        ax.set_visible(False)
+    for ax, (name, points) in zip(axes.flat, maps.items()):
         points = np.asarray(points)
         if len(points) != len(labels):
             raise ValueError(f"latent_maps: {name} has {len(points)} points, {len(labels)} labels")
         for c, (color, cls) in enumerate(zip(colors, classes)):
             at = labels == c
             ax.scatter(points[at, 0], points[at, 1], s=4, color=color, alpha=0.7, label=cls)
-        ax.set_title(name)
+        ax.set_title(name, fontsize="medium" if size > 4 else "small")
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0][-1].legend(
-        loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3, fontsize="small"
+        *axes[0][0].get_legend_handles_labels(),
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        markerscale=3,
+        fontsize="small",
     )
     fig.suptitle(f"{title} ({len(labels)} images)")
     _save(fig, path)

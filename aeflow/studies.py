@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 # The metric a comparison against the base uses, and which direction is better.
 PRIMARY = {"autoencoder": ("test_mse", "lower"), "classifier": ("test_accuracy", "higher")}
+# The probes of an autoencoder's frozen latent (aeflow.probes), in its study's summary.
+PROBE_COLUMNS = ("test_knn_accuracy", "test_linear_probe_accuracy")
 
 
 def _merged(block: dict | None, key: str, top: dict) -> dict:
@@ -323,14 +325,16 @@ def summary_tables(
     study: dict, autoencoder_metrics: pd.DataFrame, classifier_metrics: pd.DataFrame
 ) -> list[tuple[str, pd.DataFrame]]:
     """Mean, sd and 95 % interval over seeds of each configuration's metrics: the
-    autoencoders' test MSE and final train/validation losses (seed 004's table 3), the
-    classifiers' test accuracy, macro-F1 and final validation accuracy."""
+    autoencoders' test MSE and final train/validation losses (seed 004's table 3) and
+    their probes' test accuracies (k-NN, linear), the classifiers' test accuracy,
+    macro-F1 and final validation accuracy."""
     from aeflow import tables
 
     out = []
     if study["autoencoders"]:
         rows = _labelled(autoencoder_metrics, study["autoencoders"])
         values = ["test_mse", "final_train_loss", "final_validation_loss", "epochs_run"]
+        values += [c for c in PROBE_COLUMNS if c in rows]
         out.append(("Autoencoders", tables.summarise(rows, ["configuration"], values)))
     if study["classifiers"]:
         rows = _labelled(classifier_metrics, study["classifiers"])

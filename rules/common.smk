@@ -188,6 +188,7 @@ STUDY_CAPTIONS = {
     "test_accuracy": "study_test_accuracy",
     "confusion_matrices": "confusion_matrices_figure",
     "label_efficiency": "label_efficiency",
+    "latent_maps": "study_latent_maps",
 }
 
 
@@ -219,7 +220,7 @@ def study_figures(name):
         out += [f"{folder}/ae_sweep_{p}.png" for p in study["autoencoder_sweeps"]]
         if study["autoencoder_configurations"] or not study["autoencoder_sweeps"]:
             out.append(f"{folder}/ae_curves.png")
-        out.append(f"{folder}/reconstructions.png")
+        out += [f"{folder}/reconstructions.png", f"{folder}/latent_maps.png"]
     if study["classifiers"]:
         out += [
             f"{folder}/clf_sweep_{init}_{p}.png"

@@ -73,6 +73,7 @@ def study_heading(path):
         "test_accuracy": "Test accuracy by configuration",
         "confusion_matrices": "Confusion matrices of the base classifiers (percent)",
         "label_efficiency": "Test accuracy by number of labels",
+        "latent_maps": "Latent maps of the autoencoders (first seed)",
     }.get(name, name)
 
 

@@ -299,6 +299,21 @@ def test_lower_is_better_claim_on_autoencoders(dropout0, base, verdict, measured
     assert heading == "Autoencoders"
 
 
+def test_autoencoder_summary_shows_the_probes():
+    s, a, b = ae_study()
+    table = metrics_table({a: [0.02, 0.02], b: [0.03, 0.03]}, "test_mse").assign(
+        test_knn_accuracy=[0.80, 0.82, 0.70, 0.72], test_linear_probe_accuracy=0.75
+    )
+    ((_, summary),) = studies.summary_tables(s, table, table.iloc[0:0])
+    row = summary.set_index("configuration").loc["dropout=0.0"]
+    assert row["test_knn_accuracy mean"] == pytest.approx(0.81)
+    assert row["test_linear_probe_accuracy mean"] == pytest.approx(0.75)
+    # tables written before the probes existed still summarise
+    ((_, older),) = studies.summary_tables(s, table.drop(columns=list(studies.PROBE_COLUMNS)),
+                                           table.iloc[0:0])  # fmt: skip
+    assert "test_knn_accuracy mean" not in older
+
+
 # --- the seed's numbers beside aeflow's, quotes ------------------------------------------
 
 REPORTED_MLP = {
