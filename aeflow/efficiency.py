@@ -73,13 +73,15 @@ def curves(rows: pd.DataFrame, value: str = VALUE) -> pd.DataFrame:
         e = stats.Estimate.of(group[value])
         out.append({"arm": name, "labels": int(labels), "mean": e.mean,
                     "low": e.low, "high": e.high, "n": e.n})  # fmt: skip
-    return _in_arm_order(pd.DataFrame(out, columns=COLUMNS))
+    return in_arm_order(pd.DataFrame(out, columns=COLUMNS))
 
 
 COLUMNS = ["arm", "labels", "mean", "low", "high", "n"]
 
 
-def _in_arm_order(table: pd.DataFrame) -> pd.DataFrame:
+def in_arm_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a table with ``arm`` and ``labels`` columns in :data:`ARMS` order, then by
+    size (other arms after those)."""
     rank = {name: k for k, name in enumerate(ARMS)}
     key = table["arm"].map(lambda a: rank.get(a, len(ARMS)))
     return table.assign(_rank=key).sort_values(["_rank", "labels"], kind="stable").drop(
@@ -192,4 +194,4 @@ def plateau_table(rows: pd.DataFrame) -> pd.DataFrame:
             "stopped early": f"{int(stopped.sum())} of {len(group)}",
             "plateau reached": bool(stopped.all()),
         })  # fmt: skip
-    return _in_arm_order(pd.DataFrame(out))
+    return in_arm_order(pd.DataFrame(out))
