@@ -69,8 +69,22 @@ def mlp_weights(kind: str, params: dict) -> int:
     return sum(a * b for a, b in zip(sizes, sizes[1:]))
 
 
+def training_images(params: dict, n_train: int) -> int:
+    """Images a configuration trains on per epoch: a classifier's ``labels``, else all."""
+    return min(params.get("labels") or n_train, n_train)
+
+
+def planned_epochs(epochs: int, n_train: int, batch_size: int, min_steps: int = 0) -> int:
+    """``epochs``, raised so that the run takes at least ``min_steps`` optimiser steps of
+    ⌈n_train / batch_size⌉ per epoch: :func:`aeflow.training.planned_epochs` without torch
+    (tests/test_machine.py keeps the two equal)."""
+    return max(epochs, -(-min_steps // -(-n_train // batch_size)))
+
+
 def epoch_seconds(kind: str, params: dict, n_train: int, n_val: int, device: str = "cpu") -> float:
-    """Projected seconds of one epoch (training and validation) of one configuration."""
+    """Projected seconds of one epoch (training and validation) of one configuration;
+    ``n_train``: the training split (a classifier with ``labels`` trains on that many)."""
+    n_train = training_images(params, n_train)
     batches = -(-n_train // _batch(params, n_train))
     if device != "cpu":
         return batches * GPU_BATCH + n_val / 1000 * GPU_BATCH
@@ -83,9 +97,13 @@ def epoch_seconds(kind: str, params: dict, n_train: int, n_val: int, device: str
 
 
 def training_seconds(kind, params, n_train, n_val, device="cpu") -> float:
-    """Projected seconds of one training job (all its epochs and its start-up); early
-    stopping can only shorten it."""
-    return params["epochs"] * epoch_seconds(kind, params, n_train, n_val, device) + JOB_START
+    """Projected seconds of one training job (all its planned epochs, ``min_steps``
+    included, and its start-up); early stopping can only shorten it."""
+    images = training_images(params, n_train)
+    epochs = planned_epochs(
+        params["epochs"], images, _batch(params, images), params.get("min_steps", 0)
+    )
+    return epochs * epoch_seconds(kind, params, n_train, n_val, device) + JOB_START
 
 
 def wall_seconds(job_seconds: list[float], device: str, cores: int, gpus: int) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 METHODS = ("pca", "tsne")
+NAMES = {"pca": "PCA", "tsne": "t-SNE"}  # in figure panels
 
 
 def embed(latents, method: str, seed: int = 0) -> np.ndarray:

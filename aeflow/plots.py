@@ -443,19 +443,18 @@ def accuracy_by_group(metrics, group, path, value="test_accuracy", order=None):
 
 def label_efficiency(curve, path, value_label="Test accuracy"):
     """Accuracy against the number of labelled training images (log axis): one line per
-    initialisation, its mean over seeds, and a band for its 95 % interval.
+    arm (scratch, frozen, finetune, linear probe), its mean over seeds, and a band for
+    its 95 % interval.
 
-    ``curve``: :func:`aeflow.efficiency.curves` (initialisation, labels, mean, low, high, n)."""
+    ``curve``: :func:`aeflow.efficiency.curves` (arm, labels, mean, low, high, n), whose
+    order of arms is the legend's."""
     if curve.empty:
         raise ValueError("label_efficiency: empty curve table")
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    present = list(dict.fromkeys(curve["initialisation"]))
-    order = [i for i in INITIALISATIONS if i in present] + [
-        i for i in present if i not in INITIALISATIONS
-    ]
-    for color, init in zip(_palette(len(order)), order):
-        line = curve[curve["initialisation"] == init].sort_values("labels")
-        ax.plot(line["labels"], 100 * line["mean"], marker="o", color=color, label=init)
+    order = list(dict.fromkeys(curve["arm"]))
+    for color, name in zip(_palette(len(order)), order):
+        line = curve[curve["arm"] == name].sort_values("labels")
+        ax.plot(line["labels"], 100 * line["mean"], marker="o", color=color, label=name)
         banded = line[np.isfinite(line["low"])]
         if len(banded):
             ax.fill_between(
@@ -470,34 +469,136 @@ def label_efficiency(curve, path, value_label="Test accuracy"):
     ax.set_ylabel(f"{value_label} (%)")
     seeds = int(curve["n"].max())
     ax.set_title(f"{value_label} by number of labels (mean of {seeds} seeds, 95 % band)")
-    ax.legend(title="initialisation", fontsize="small")
+    ax.legend(title="arm", fontsize="small")
     _save(fig, path)
 
 
 # ---------------------------------------------------------------- latent maps
 
 
-def latent_maps(maps, labels, classes, path, title="Test-set latents of the base autoencoder"):
+def latent_maps(
+    maps, labels, classes, path, title="Test-set latents of the base autoencoder", columns=None
+):
     """Small multiples of two-dimensional maps of the same points, coloured by class.
 
-    ``maps``: {panel title: [N, 2] array} (e.g. PCA and t-SNE); ``labels``: [N] class indices."""
+    ``maps``: {panel title: [N, 2] array} (e.g. PCA and t-SNE of one autoencoder, or one
+    PCA per autoencoder of a study), drawn row by row, ``columns`` per row (default: all
+    in one row); ``labels``: [N] class indices."""
     if not maps:
         raise ValueError("latent_maps: no maps to draw")
     labels = np.asarray(labels)
     colors = sns.color_palette("tab10", len(classes))
-    fig, axes = plt.subplots(1, len(maps), figsize=(5 * len(maps) + 2, 5), squeeze=False)
-    for ax, (name, points) in zip(axes[0], maps.items()):
+    columns = min(columns or len(maps), len(maps))
+    rows = -(-len(maps) // columns)
+    size = 5 if rows == 1 and columns <= 3 else 3.2
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(size * columns + 2, size * rows), squeeze=False
+    )
+    for ax in axes.flat[len(maps) :]:
+        ax.set_visible(False)
+    for ax, (name, points) in zip(axes.flat, maps.items()):
         points = np.asarray(points)
         if len(points) != len(labels):
             raise ValueError(f"latent_maps: {name} has {len(points)} points, {len(labels)} labels")
         for c, (color, cls) in enumerate(zip(colors, classes)):
             at = labels == c
             ax.scatter(points[at, 0], points[at, 1], s=4, color=color, alpha=0.7, label=cls)
-        ax.set_title(name)
+        ax.set_title(name, fontsize="medium" if size > 4 else "small")
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0][-1].legend(
-        loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3, fontsize="small"
+        *axes[0][0].get_legend_handles_labels(),
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        markerscale=3,
+        fontsize="small",
     )
     fig.suptitle(f"{title} ({len(labels)} images)")
+    _save(fig, path)
+
+
+# ---------------------------------------------------------------- probes
+
+PROBES = {"test_knn_accuracy": "k-NN (k = 20)", "test_linear_probe_accuracy": "linear probe"}
+
+
+def _per_autoencoder(metrics, columns):
+    """One row per autoencoder: each column's mean and 95 % half-width over its seeds
+    (diverged runs and non-finite values left out), with its latent size and architecture."""
+    ok = (
+        metrics[~metrics["diverged"].fillna(False).astype(bool)]
+        if "diverged" in metrics
+        else metrics
+    )
+    rows = []
+    for model_id, group in ok.groupby("model_id", sort=True):
+        row = {"model_id": model_id, "latent": int(group["latent"].iloc[0]),
+               "architecture": group["architecture"].iloc[0]}  # fmt: skip
+        for column in columns:
+            e = stats.Estimate.of(group[column])
+            row[column], row[f"{column}_half"] = e.mean, (e.half if e.n > 1 else 0.0)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table[np.isfinite(table[list(columns)]).all(axis=1)] if len(table) else table
+
+
+def probes(metrics, path):
+    """Probe accuracy of every autoencoder (k-NN and linear probe on its frozen latent)
+    against its test reconstruction MSE and against its latent size n: one point per
+    autoencoder and probe, the mean over seeds with 95 % interval bars (both axes); the
+    Spearman rank correlation across autoencoders in each legend entry.
+
+    ``metrics``: autoencoder metrics with ``test_mse``, ``latent``, ``architecture`` and
+    the :data:`PROBES` columns (one row per autoencoder and seed)."""
+    missing = [c for c in ("test_mse", "latent", "architecture", *PROBES) if c not in metrics]
+    if missing:
+        raise ValueError(f"probes: the autoencoder metrics lack {', '.join(missing)}")
+    table = _per_autoencoder(metrics, ["test_mse", *PROBES])
+    if table.empty:
+        raise ValueError("probes: no autoencoder with finite test MSE and probe accuracies")
+    import scipy.stats
+
+    seeds = int(metrics["seed"].nunique())
+    markers = dict(zip(sorted(table["architecture"].unique()), "osD^vP*X"))
+    colors = dict(zip(PROBES, _palette(len(PROBES))))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    for ax, x in zip(axes, ("test_mse", "latent")):
+        for column in PROBES:
+            for arch, marker in markers.items():
+                at = table[table["architecture"] == arch]
+                ax.errorbar(
+                    at[x], 100 * at[column], yerr=100 * at[f"{column}_half"],
+                    xerr=at["test_mse_half"] if x == "test_mse" else None,
+                    fmt=marker, color=colors[column], capsize=3, markersize=6, alpha=0.85,
+                )  # fmt: skip
+        ax.set_xscale("log", base=10 if x == "test_mse" else 2)
+        if x == "latent":
+            sizes = sorted(table["latent"].unique())
+            ax.set_xticks(sizes)
+            ax.set_xticklabels([str(s) for s in sizes])
+            ax.minorticks_off()
+        ax.set_xlabel(
+            "Test reconstruction MSE per pixel (log)" if x == "test_mse" else "Latent size n (log)"
+        )
+        handles = []
+        for column, name in PROBES.items():
+            rho = (
+                scipy.stats.spearmanr(table[x], table[column]).statistic
+                if len(table) > 2 and table[x].nunique() > 1
+                else math.nan
+            )
+            text = f", Spearman ρ = {rho:+.2f}" if math.isfinite(rho) else ""
+            handles.append(Line2D([], [], color=colors[column], marker="o", linestyle="",
+                                  label=f"{name}{text}"))  # fmt: skip
+        if len(markers) > 1:
+            handles += [Line2D([], [], color="gray", marker=m, linestyle="", label=a)
+                        for a, m in markers.items()]  # fmt: skip
+        ax.legend(handles=handles, fontsize="small", loc="best")
+    axes[0].set_ylabel("Test accuracy of the probe (%)")
+    axes[0].set_title("Probe accuracy against reconstruction error")
+    axes[1].set_title("Probe accuracy against latent size")
+    fig.suptitle(
+        f"Probes of {len(table)} autoencoder{'s' * (len(table) != 1)} "
+        f"(mean of {seeds} seed{'s' * (seeds != 1)}, bars: 95 % intervals)"
+    )
     _save(fig, path)

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 # The metric a comparison against the base uses, and which direction is better.
 PRIMARY = {"autoencoder": ("test_mse", "lower"), "classifier": ("test_accuracy", "higher")}
+# The probes of an autoencoder's frozen latent (aeflow.probes), in its study's summary.
+PROBE_COLUMNS = ("test_knn_accuracy", "test_linear_probe_accuracy")
 
 CLAIM_KINDS = ("comparison", "equivalence", "confusion")
 # The columns of the metrics tables a claim may compare, by model kind.
@@ -90,7 +92,7 @@ def expand_studies(
         where = f"studies.{name}"
         ae_base = grid.canonical(ae_bases[name], train_size)
         ae_grid = ae_grids.get(name, {})
-        clf_grid, clf_base = {}, None
+        clf_grid, clf_base, inits = {}, None, []
         if block.get("classifier") is not None:
             clf_block = block["classifier"]
             clf_base = _merged(clf_block, "base", clf_top)
@@ -102,11 +104,14 @@ def expand_studies(
             clf_grid = grid.classifier_grid(
                 cfg, ae_base, ae_grid or everything, f"{where}.classifier", train_size
             )
+            inits = list(dict.fromkeys(p["initialisation"] for p in clf_grid.values()))
+            if clf_block.get("linear_probe"):
+                clf_grid.update(_linear_probes(cfg, ae_base, ae_grid or everything, where,
+                                               train_size))  # fmt: skip
             clf_base = grid.canonical(clf_base, train_size)
             new_clf.update(clf_grid)
         if not ae_grid and not clf_grid:
             raise GridError(f"{where}: neither an autoencoder nor a classifier block")
-        inits = list(dict.fromkeys(p["initialisation"] for p in clf_grid.values()))
         study = {
             "name": name,
             "title": block.get("title") or f"Study {name}",
@@ -145,6 +150,27 @@ def expand_studies(
         study["confusion_classifiers"] = _confusion_classifiers(study, clf_grid, clf_base)
         studies[name] = study
     return studies, new_ae, new_clf
+
+
+def _linear_probes(cfg, ae_base, autoencoders, where, train_size) -> dict[str, dict]:
+    """``classifier.linear_probe: true``: the study's classifier grid once more as linear
+    probes, i.e. the frozen pretrained encoder with the head Linear(n, 10) (``hidden:
+    none``); only this arm, not scratch or finetune, loses the hidden layer."""
+    if "hidden" in (cfg.get("sweeps") or {}) or any(
+        "hidden" in c for c in cfg.get("configurations") or []
+    ):
+        raise GridError(
+            f"{where}.classifier.linear_probe: the linear probe has no hidden layer, so it "
+            "cannot go with a study that sets hidden in its sweeps or configurations"
+        )
+    probe = {
+        **cfg,
+        "base": {**cfg["base"], "hidden": grid.NO_HIDDEN},
+        "initialisations": ["frozen"],
+    }
+    return grid.classifier_grid(
+        probe, ae_base, autoencoders, f"{where}.classifier.linear_probe", train_size
+    )
 
 
 def _find(configurations: dict, params: dict, initialisation) -> str | None:
@@ -725,14 +751,16 @@ def summary_tables(
     study: dict, autoencoder_metrics: pd.DataFrame, classifier_metrics: pd.DataFrame
 ) -> list[tuple[str, pd.DataFrame]]:
     """Mean, sd and 95 % interval over seeds of each configuration's metrics: the
-    autoencoders' test MSE and final train/validation losses (seed 004's table 3), the
-    classifiers' test accuracy, macro-F1 and final validation accuracy."""
+    autoencoders' test MSE and final train/validation losses (seed 004's table 3) and
+    their probes' test accuracies (k-NN, linear), the classifiers' test accuracy,
+    macro-F1 and final validation accuracy."""
     from aeflow import tables
 
     out = []
     if study["autoencoders"]:
         rows = _labelled(autoencoder_metrics, study["autoencoders"])
         values = ["test_mse", "final_train_loss", "final_validation_loss", "epochs_run"]
+        values += [c for c in PROBE_COLUMNS if c in rows]
         out.append(("Autoencoders", tables.summarise(rows, ["configuration"], values)))
     if study["classifiers"]:
         rows = _labelled(classifier_metrics, study["classifiers"])

@@ -11,6 +11,10 @@ shared by studies counts once). Early stopping can end a training sooner, so tho
 are upper bounds; per-job start-up (aeflow.cost.JOB_START, see
 benchmarks/workflow_overhead.py) is added per training job.
 
+    .venv/bin/python benchmarks/study_cost.py --projected              # seconds, no timing
+
+prints the same tables from aeflow/cost.py's constants alone (what the plan projects).
+
     .venv/bin/python benchmarks/study_cost.py --constants --images 1000
 
 instead times the first configuration of each kind and architecture at two batch sizes
@@ -133,6 +137,9 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--constants", action="store_true", help="print aeflow.cost.CPU_COST")
+    parser.add_argument(
+        "--projected", action="store_true", help="aeflow/cost.py's projection, nothing timed"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -147,8 +154,9 @@ def main():
     found, study_ae, study_clf = studies.expand_studies(config, ae, n_train)
     ae.update(study_ae)
     clf.update(study_clf)
-    split = real_split(args.data, args.images)
     device = devices.select_device(args.device)
+    if not args.projected:
+        split = real_split(args.data, args.images)
     if args.constants:
         constants(ae, clf, split, device)
         return
@@ -156,11 +164,20 @@ def main():
     rows = []
     for kind, configurations in (("autoencoder", ae), ("classifier", clf)):
         for model_id, params in configurations.items():
-            epoch = seconds_per_epoch(params, kind, split, device, n_train, n_val)
-            hours = seeds * (params["epochs"] * epoch + JOB_START) / 3600
             projected = cost.epoch_seconds(kind, params, n_train, n_val, device.type)
+            images = cost.training_images(params, n_train)  # a classifier's labels
+            epochs = cost.planned_epochs(
+                params["epochs"], images, min(params["batch_size"], images),
+                params.get("min_steps", 0),
+            )  # fmt: skip
+            epoch = (
+                projected
+                if args.projected
+                else seconds_per_epoch(params, kind, split, device, images, n_val)
+            )
+            hours = seeds * (epochs * epoch + JOB_START) / 3600
             rows.append({"kind": kind, "model_id": model_id, "architecture": params["architecture"],
-                         "batch_size": params["batch_size"], "epochs": params["epochs"],
+                         "batch_size": params["batch_size"], "epochs": epochs,
                          "s_per_epoch": epoch, "hours_all_seeds": hours,
                          "projected_s_per_epoch": projected})  # fmt: skip
             print(f"{model_id:28s} {params['architecture']:10s} batch {params['batch_size']:>5} "
@@ -183,7 +200,8 @@ def main():
                       "trainings": len(table) * seeds,
                       "hours": table["hours_all_seeds"].sum()})  # fmt: skip
     print(pd.DataFrame(per_study).to_string(index=False, float_format="%.2f"))
-    print(f"\n{args.device}, {torch.get_num_threads()} threads, one job at a time; "
+    basis = "projected by aeflow/cost.py" if args.projected else "measured"
+    print(f"\n{basis}: {args.device}, {torch.get_num_threads()} threads, one job at a time; "
           f"{n_train} training images, {seeds} seeds")  # fmt: skip
 
 

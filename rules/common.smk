@@ -153,6 +153,7 @@ FIGURES = (
         "results/figures/confusion_matrices.png",
         "results/figures/test_accuracy.png",
         "results/figures/latent_maps.png",
+        "results/figures/probes.png",
     ]
 )
 
@@ -166,6 +167,7 @@ STUDY_CAPTIONS = {
     "test_accuracy": "study_test_accuracy",
     "confusion_matrices": "study_confusion_matrices",
     "label_efficiency": "label_efficiency",
+    "latent_maps": "study_latent_maps",
 }
 
 
@@ -192,7 +194,7 @@ def study_figures(name):
         out += [f"{folder}/ae_sweep_{p}.png" for p in study["autoencoder_sweeps"]]
         if study["autoencoder_configurations"] or not study["autoencoder_sweeps"]:
             out.append(f"{folder}/ae_curves.png")
-        out.append(f"{folder}/reconstructions.png")
+        out += [f"{folder}/reconstructions.png", f"{folder}/latent_maps.png"]
     if study["classifiers"]:
         out += [
             f"{folder}/clf_sweep_{init}_{p}.png"

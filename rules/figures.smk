@@ -149,7 +149,9 @@ rule plot_test_accuracy:
 rule plot_latent_maps:
     input:
         data=DATASET,
-        model=lambda w: f"results/autoencoder/{base_autoencoder()}/seed{SEEDS[0]}/model.pt",
+        models=lambda w: [
+            f"results/autoencoder/{base_autoencoder()}/seed{SEEDS[0]}/model.pt"
+        ],
         code=code("plot_latent_maps"),
     output:
         report(
@@ -164,8 +166,31 @@ rule plot_latent_maps:
     conda:
         "../envs/aeflow.yaml"
     params:
-        hp=lambda w: AUTOENCODERS[base_autoencoder()],
+        hps=lambda w: [AUTOENCODERS[base_autoencoder()]],
+        labels=[""],
+        methods=["pca", "tsne"],
+        title="Test-set latents of the base autoencoder",
         device=config["device"],
         points=config["figures"]["latent_points"],
     script:
         script_path("plot_latent_maps")
+
+
+rule plot_probes:
+    input:
+        metrics="results/tables/autoencoder_metrics.parquet",
+        code=code("plot_probes"),
+    output:
+        report(
+            "results/figures/probes.png",
+            caption=caption("probes"),
+            category="Autoencoder",
+            labels={"figure": "probe accuracy against MSE and latent size"},
+        ),
+    log:
+        "logs/figures/probes.log",
+    localrule: True
+    conda:
+        "../envs/aeflow.yaml"
+    script:
+        script_path("plot_probes")

@@ -198,3 +198,36 @@ rule plot_study_label_efficiency:
         all_labels=_train_size(),
     script:
         script_path("plot_label_efficiency")
+
+
+rule plot_study_latent_maps:
+    input:
+        data=DATASET,
+        models=lambda w: expand(
+            "results/autoencoder/{ae}/seed{seed}/model.pt",
+            ae=STUDIES[w.study]["autoencoders"],
+            seed=SEEDS[0],
+        ),
+        code=code("plot_latent_maps"),
+    output:
+        report(
+            "results/figures/studies/{study}/latent_maps.png",
+            caption=caption("study_latent_maps"),
+            category="Studies",
+            subcategory="{study}",
+            labels={"figure": "latent maps"},
+        ),
+    log:
+        "logs/figures/studies/{study}/latent_maps.log",
+    localrule: True
+    conda:
+        "../envs/aeflow.yaml"
+    params:
+        hps=lambda w: [AUTOENCODERS[i] for i in STUDIES[w.study]["autoencoders"]],
+        labels=lambda w: list(STUDIES[w.study]["autoencoders"].values()),
+        methods=config["figures"]["study_latent_maps"],
+        title=lambda w: f"Test-set latents of the autoencoders of {STUDIES[w.study]['title']}",
+        device=config["device"],
+        points=config["figures"]["latent_points"],
+    script:
+        script_path("plot_latent_maps")

@@ -56,6 +56,8 @@ def heading(path):
     if name.startswith("classifier_") and name != "classifier_curves":
         init, param = name.removeprefix("classifier_").split("_", 1)
         return f"Classifier sweep ({init}): {param}"
+    if name == "probes":
+        return "Probes of every autoencoder: accuracy against reconstruction MSE and latent size"
     return name.replace("_", " ").capitalize()
 
 
@@ -74,6 +76,7 @@ def study_heading(path):
         "test_accuracy": "Test accuracy by configuration",
         "confusion_matrices": "Confusion matrices of the classifiers its claims and numbers name",
         "label_efficiency": "Test accuracy by number of labels",
+        "latent_maps": "Latent maps of the autoencoders (first seed)",
     }.get(name, name)
 
 
@@ -99,9 +102,13 @@ def study_section(name, study):
     figures = [(study_heading(p), p, c) for p, c in snakemake.params.study_figures[name]]
     if name in snakemake.params.label_efficiency:
         text.insert(0, answers[name])
-        parts.insert(
-            0, ("Gain of each pretrained arm over scratch, by number of labels", gain_table(name))
-        )
+        parts[0:0] = [
+            ("Gain of each pretrained arm over scratch, by number of labels", gain_table(name)),
+            (
+                "Did every run train to its plateau? (early stopping on the validation loss)",
+                efficiency.plateau_table(label_rows[name]),
+            ),
+        ]
     return {"heading": study["title"], "text": text, "tables": parts, "figures": figures}
 
 
@@ -109,20 +116,18 @@ def verdicts(study):
     return studies.claim_verdicts(study, ae, clf, histories=histories, confusion=confusion)
 
 
-def label_gains(name):
-    rows = efficiency.study_rows(
-        clf, STUDIES_PARAMS[name]["classifiers"], snakemake.params.all_labels
-    )
-    return efficiency.gains(rows)
-
-
 def gain_table(name):
     return efficiency.gain_table(gains[name])
 
 
 # label-efficiency studies: the gains over scratch, and the answer the report opens with
-STUDIES_PARAMS = snakemake.params.studies
-gains = {name: label_gains(name) for name in snakemake.params.label_efficiency}
+label_rows = {
+    name: efficiency.study_rows(
+        clf, snakemake.params.studies[name]["classifiers"], snakemake.params.all_labels
+    )
+    for name in snakemake.params.label_efficiency
+}
+gains = {name: efficiency.gains(rows) for name, rows in label_rows.items()}
 answers = {name: efficiency.opening_paragraph(gain) for name, gain in gains.items()}
 
 # every study's claims at a glance, first after the main verdicts

@@ -14,17 +14,28 @@ SEEDS = (0, 1, 2)
 NOISE = {0: -0.002, 1: 0.0, 2: 0.002}  # the same per seed in every arm: paired differences exact
 
 
+# arm: (initialisation, hidden); the linear probe is the frozen encoder without hidden layers
+ARM_PARAMS = {
+    "scratch": ("scratch", "128"),
+    "frozen": ("frozen", "128"),
+    "finetune": ("finetune", "128"),
+    "linear probe": ("frozen", "none"),
+}
+
+
 def table(gain_by_arm, scratch=0.8, labels_missing_at=None):
-    """Rows for scratch/frozen/finetune at every size and seed; ``gain_by_arm[init][size]``
-    is that arm's accuracy minus scratch's (exactly, for every seed)."""
+    """Rows for scratch and every arm of ``gain_by_arm`` at every size and seed;
+    ``gain_by_arm[arm][size]`` is that arm's accuracy minus scratch's (exactly, for every
+    seed)."""
     rows = []
-    for init in ("scratch", "frozen", "finetune"):
+    for name in ("scratch", *gain_by_arm):
+        init, hidden = ARM_PARAMS[name]
         for size in SIZES:
             for seed in SEEDS:
-                gain = 0.0 if init == "scratch" else gain_by_arm[init][size]
+                gain = 0.0 if name == "scratch" else gain_by_arm[name][size]
                 rows.append({
-                    "model_id": f"{init}-{size}", "seed": seed, "initialisation": init,
-                    "labels": math.nan if size == labels_missing_at else size,
+                    "model_id": f"{init}-{hidden}-{size}", "seed": seed, "initialisation": init,
+                    "hidden": hidden, "labels": math.nan if size == labels_missing_at else size,
                     "test_accuracy": scratch + gain + NOISE[seed] * (1 + size / 1000),
                     "diverged": False,
                 })  # fmt: skip
@@ -44,7 +55,7 @@ PAYS_SMALL = {
 def test_gains_are_the_paired_differences():
     gain = efficiency.gains(rows_of(table(PAYS_SMALL)))
     for _, row in gain.iterrows():
-        assert row["mean"] == pytest.approx(PAYS_SMALL[row["initialisation"]][row["labels"]])
+        assert row["mean"] == pytest.approx(PAYS_SMALL[row["arm"]][row["labels"]])
         assert row["n"] == 3
         assert row["high"] - row["low"] == pytest.approx(0, abs=1e-9)  # no spread across seeds
 
@@ -60,7 +71,7 @@ def test_crossover_needs_the_whole_interval_above_zero():
     hit = (noisy["initialisation"] == "finetune") & (noisy["labels"] == 1000) & (noisy["seed"] == 2)
     noisy.loc[hit, "test_accuracy"] -= 0.09
     gain = efficiency.gains(rows_of(noisy))
-    at = gain[(gain["initialisation"] == "finetune") & (gain["labels"] == 1000)].iloc[0]
+    at = gain[(gain["arm"] == "finetune") & (gain["labels"] == 1000)].iloc[0]
     assert at["mean"] > 0 and at["low"] < 0
     assert efficiency.crossover(gain)["finetune"] == 100
 
@@ -95,7 +106,7 @@ def test_pays_at_every_size():
 def test_curves_mean_and_interval_per_arm_and_size():
     curve = efficiency.curves(rows_of(table(PAYS_SMALL)))
     assert len(curve) == 3 * len(SIZES)
-    at = curve[(curve["initialisation"] == "scratch") & (curve["labels"] == 100)].iloc[0]
+    at = curve[(curve["arm"] == "scratch") & (curve["labels"] == 100)].iloc[0]
     assert at["mean"] == pytest.approx(0.8)
     assert at["low"] < 0.8 < at["high"] and at["n"] == 3
 
@@ -128,9 +139,66 @@ def test_label_efficiency_figure(tmp_path):
 
 def test_gain_table_for_the_report():
     out = efficiency.gain_table(efficiency.gains(rows_of(table(PAYS_SMALL))))
-    finetune = out[out["initialisation"] == "finetune"].set_index("labels")
+    finetune = out[out["arm"] == "finetune"].set_index("labels")
     assert finetune.loc[100, "test accuracy − scratch (points, 95 % interval)"].startswith(
         "10.00 ["
     )
     assert finetune["whole interval above zero"].tolist() == [True, True, False, False]
     assert set(finetune["crossover (largest such size)"]) == {"1,000"}
+
+
+WITH_PROBE = {
+    **PAYS_SMALL,
+    "linear probe": {100: 0.07, 1000: 0.03, 10000: 0.01, 50000: -0.04},
+}
+
+
+def test_the_frozen_encoder_without_hidden_layers_is_the_linear_probe():
+    rows = rows_of(table(WITH_PROBE))
+    arms = rows.drop_duplicates(["initialisation", "hidden"]).set_index("arm")
+    assert arms.loc["linear probe", ["initialisation", "hidden"]].tolist() == ["frozen", "none"]
+    assert arms.loc["frozen", "hidden"] == "128"
+    assert efficiency.arm("scratch", "none") == "scratch"  # only a frozen encoder is a probe
+    assert efficiency.arm("finetune", "none") == "finetune"
+
+
+def test_linear_probe_gains_crossover_and_paragraph():
+    gain = efficiency.gains(rows_of(table(WITH_PROBE)))
+    probe = gain[gain["arm"] == "linear probe"].set_index("labels")["mean"]
+    assert probe.to_dict() == pytest.approx(WITH_PROBE["linear probe"])
+    # the frozen arm's gains are still the hidden-128 classifiers' (not mixed with the probe's)
+    frozen = gain[gain["arm"] == "frozen"].set_index("labels")["mean"]
+    assert frozen.to_dict() == pytest.approx(PAYS_SMALL["frozen"])
+    assert efficiency.crossover(gain) == {"frozen": 100, "finetune": 1000, "linear probe": 10000}
+    text = efficiency.opening_paragraph(gain)
+    assert (
+        "With 100 labels, the linear probe (Linear(n, 10) on the frozen pretrained encoder) "
+        "gives +7.0 points"
+    ) in text
+    assert "up to 10,000 labels, and from 50,000 labels on it no longer does" in text
+    table_ = efficiency.gain_table(gain)
+    assert list(dict.fromkeys(table_["arm"])) == ["frozen", "finetune", "linear probe"]
+    probe_rows = table_[table_["arm"] == "linear probe"]
+    assert set(probe_rows["crossover (largest such size)"]) == {"10,000"}
+
+
+def test_curves_in_arm_order_with_the_probe_last():
+    curve = efficiency.curves(rows_of(table(WITH_PROBE)))
+    assert list(dict.fromkeys(curve["arm"])) == ["scratch", "frozen", "finetune", "linear probe"]
+    at = curve[(curve["arm"] == "linear probe") & (curve["labels"] == 100)].iloc[0]
+    assert at["mean"] == pytest.approx(0.87)
+
+
+def test_plateau_table():
+    frame = table(WITH_PROBE).assign(batch_size=100, epochs_run=30, best_epoch=30)
+    frame["stopped_early"] = False
+    small = frame["labels"] == 100
+    frame.loc[small, ["epochs_run", "best_epoch", "stopped_early"]] = [80, 60, True]
+    frame.loc[(frame["labels"] == 1000) & (frame["seed"] == 0), "stopped_early"] = True
+    out = efficiency.plateau_table(rows_of(frame)).set_index(["arm", "labels"])
+    assert out.loc[("scratch", 100), "epoch kept / epochs run (per seed)"] == "60/80, 60/80, 60/80"
+    assert out.loc[("scratch", 100), "steps per epoch"] == 1
+    assert out.loc[("linear probe", 50000), "steps per epoch"] == 500
+    assert out.loc[("finetune", 1000), "stopped early"] == "1 of 3"
+    reached = out["plateau reached"]
+    assert reached[reached].index.get_level_values("labels").unique().tolist() == [100]

@@ -49,3 +49,19 @@ def test_latent_maps_figure(tmp_path):
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     with pytest.raises(ValueError, match="points"):
         plots.latent_maps({"PCA": maps["PCA"][:10]}, y, ["a", "b"], tmp_path / "bad.png")
+
+
+def test_latent_maps_small_multiples_in_rows(tmp_path, monkeypatch):
+    """A study's maps: one panel per autoencoder, ``columns`` per row, the rest hidden."""
+    x, y = two_clusters()
+    pca = embedding.embed(x, "pca")
+    maps = {f"latent={n}": pca for n in (2, 4, 8, 16, 32, 64, 128)}
+    drawn = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.append(fig))
+    plots.latent_maps(maps, y, ["a", "b"], tmp_path / "maps.png", "Study x", columns=6)
+    axes = drawn[0].axes
+    assert len(axes) == 12  # 2 rows of 6
+    shown = [ax for ax in axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == list(maps)
+    assert [t.get_text() for t in axes[5].get_legend().get_texts()] == ["a", "b"]
+    assert drawn[0]._suptitle.get_text() == "Study x (60 images)"

@@ -1,6 +1,7 @@
 """The label-efficiency study through real snakemake on tiny synthetic data: labelled
-subsets and min_steps reach the classifiers, the probes reach the autoencoder table, and
-the report opens with the computed answer and the figure."""
+subsets and min_steps reach the classifiers, the linear-probe arm trains without hidden
+layers, the probes reach the autoencoder table and their figure, and the report opens
+with the computed answer (naming every arm) and the figure."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def config(source, checksums) -> dict:
                 "classifier": {
                     "base": {"labels": 240, "min_steps": 12},
                     "initialisations": ["scratch", "frozen", "finetune"],
+                    "linear_probe": True,
                     "sweeps": {"labels": SIZES},
                 },
             },
@@ -47,8 +49,13 @@ def test_labels_and_min_steps_reach_the_classifiers(finished):
     clf = read(workflow, "classifier_metrics")
     study = clf[clf["labels"].notna()]
     assert sorted(study["labels"].astype(int).unique()) == SIZES
-    assert study.groupby(["initialisation", "labels"])["seed"].nunique().eq(2).all()
-    assert len(study) == 3 * len(SIZES) * 2
+    assert study.groupby(["initialisation", "hidden", "labels"])["seed"].nunique().eq(2).all()
+    assert len(study) == 4 * len(SIZES) * 2  # scratch, frozen, finetune, linear probe
+    # only the linear probe (a frozen encoder) lost its hidden layer, at every size
+    arms = study.groupby(["initialisation", "hidden"])["labels"].unique().map(sorted).to_dict()
+    assert arms == {(init, "32"): SIZES for init in ("scratch", "frozen", "finetune")} | {
+        ("frozen", "none"): SIZES
+    }
     # batches of 30: 1, 4 and 8 steps per epoch; 12 steps at least, 2 epochs at least
     epochs = study.groupby("labels")["epochs_run"].unique().map(list).to_dict()
     assert epochs == {30: [12], 120: [3], 240: [2]}
@@ -61,6 +68,12 @@ def test_probes_of_every_autoencoder(finished):
     ae = read(workflow, "autoencoder_metrics")
     for column in ("test_knn_accuracy", "test_linear_probe_accuracy"):
         assert ae[column].between(0, 1).all() and ae[column].notna().all()
+    png = workflow / "results" / "figures" / "probes.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    log = (workflow / "logs" / "figures" / "probes.log").read_text()
+    assert f"from {ae['model_id'].nunique()} autoencoders" in log
+    html = (workflow / "results" / "report.html").read_text()
+    assert "Probes of every autoencoder: accuracy against reconstruction MSE" in html
 
 
 def test_latent_maps_of_the_base_autoencoder(finished):
@@ -84,8 +97,23 @@ def test_report_opens_with_the_answer_and_the_figure(finished):
         r"With 30 labels, fine-tuning the pretrained encoder gives [+-]\d+\.\d points", opening
     )
     assert "the frozen pretrained encoder gives" in opening
+    assert re.search(
+        r"With 30 labels, the linear probe \(Linear\(n, 10\) on the frozen pretrained "
+        r"encoder\) gives [+-]\d+\.\d points",
+        opening,
+    )
     assert opening.count("<img") == 1
     start = html.index("<h2>Where pretraining pays</h2>")
     section = html[start : html.index("</section>", start)]
     assert "Gain of each pretrained arm over scratch, by number of labels" in section
     assert "crossover (largest such size)" in section
+    gains = section[section.index("Gain of each pretrained arm") :]
+    gains = gains[: gains.index("</table>")]
+    assert gains.count("<td>linear probe</td>") == len(SIZES)
+    plateau = section[section.index("Did every run train to its plateau?") :]
+    plateau = plateau[: plateau.index("</table>")]
+    # min_steps 12 in batches of 30: 12 one-step epochs at 30 labels, in every arm; without
+    # patience every run keeps its last epoch and none stopped early
+    assert plateau.count("<td>linear probe</td>") == len(SIZES)
+    assert plateau.count("<td>12/12, 12/12</td>") == 4
+    assert plateau.count("<td>0 of 2</td>") == 4 * len(SIZES)

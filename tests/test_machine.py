@@ -122,6 +122,36 @@ def test_cost_per_batch_and_per_weight(monkeypatch):
     assert wide > 10 * cost.epoch_seconds("classifier", mlp, 1000, 0)
 
 
+def test_cost_of_labels_and_min_steps(monkeypatch):
+    """A classifier with ``labels`` trains on that many images per epoch, and ``min_steps``
+    raises its epochs: 100 labels in batches of 100 with min_steps 1000 are 1 000 epochs of
+    one batch each, and each epoch still validates every validation image."""
+    monkeypatch.setitem(cost.CPU_COST, ("classifier", "conv"), (1e-4, 1e-2, 1e-5))
+    small = {**CLF, "labels": 100, "min_steps": 1000, "epochs": 30}
+    epoch = cost.epoch_seconds("classifier", small, 50_000, 10_000)
+    assert epoch == pytest.approx(100 * 1e-4 + 1 * 1e-2 + 10_000 * 1e-5)
+    assert cost.training_seconds("classifier", small, 50_000, 10_000) == pytest.approx(
+        1000 * epoch + cost.JOB_START
+    )
+    # 50 000 labels: 500 steps per epoch, min_steps 1000 < 30 epochs: 30 epochs
+    large = {**small, "labels": 50_000}
+    assert cost.training_seconds("classifier", large, 50_000, 10_000) == pytest.approx(
+        30 * cost.epoch_seconds("classifier", large, 50_000, 10_000) + cost.JOB_START
+    )
+
+
+@pytest.mark.parametrize(
+    "n_train, batch_size", [(1, 1), (99, 32), (100, 100), (101, 100), (50_000, 100), (50_000, 1)]
+)
+@pytest.mark.parametrize("min_steps", [0, 1, 150, 1000])
+def test_planned_epochs_as_training_plans_them(n_train, batch_size, min_steps):
+    from aeflow import training
+
+    assert cost.planned_epochs(3, n_train, batch_size, min_steps) == training.planned_epochs(
+        3, n_train, batch_size, min_steps
+    )
+
+
 def test_wall_time_uses_the_cores_or_the_gpus():
     jobs = [100.0] * 8
     one_core = cost.wall_seconds(jobs, "cpu", cores=1, gpus=0)

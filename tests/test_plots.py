@@ -358,3 +358,56 @@ def test_error_bars_are_the_tables_intervals(monkeypatch, tmp_path, n_seeds):
         assert half == pytest.approx(
             100 * stats.t_quantile(n_seeds - 1) * values.std(ddof=1) / math.sqrt(n_seeds)
         )
+
+
+def probe_metrics():
+    """Three autoencoders, two seeds: the lower the MSE (the larger the latent), the higher
+    the linear probe (Spearman ρ −1 against MSE); the k-NN peaks at latent 64 (ρ −0.5
+    against MSE, +0.5 against n). A fourth, diverged autoencoder is left out."""
+    rows = []
+    for k, (latent, mse, knn, linear) in enumerate(
+        [(16, 0.030, 0.70, 0.60), (64, 0.020, 0.80, 0.70), (256, 0.010, 0.75, 0.80)]
+    ):
+        for seed, noise in ((0, -0.01), (1, 0.01)):
+            rows.append({"model_id": f"conv-{k}", "seed": seed, "architecture": "conv",
+                         "latent": latent, "test_mse": mse + noise / 10,
+                         "test_knn_accuracy": knn + noise, "test_linear_probe_accuracy": linear,
+                         "diverged": False})  # fmt: skip
+    rows.append({"model_id": "conv-bad", "seed": 0, "architecture": "conv", "latent": 8,
+                 "test_mse": math.inf, "test_knn_accuracy": 0.1,
+                 "test_linear_probe_accuracy": 0.1, "diverged": True})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_probe_figure_means_intervals_and_rank_correlations(tmp_path, monkeypatch):
+    table = plots._per_autoencoder(probe_metrics(), ["test_mse", *plots.PROBES])
+    assert list(table["model_id"]) == ["conv-0", "conv-1", "conv-2"]  # diverged one left out
+    at = table.set_index("latent")
+    assert at.loc[64, "test_knn_accuracy"] == pytest.approx(0.80)
+    # two seeds 0.79 and 0.81: t(1) quantile 12.706 × sd 0.01414 / sqrt(2)
+    assert at.loc[64, "test_knn_accuracy_half"] == pytest.approx(12.706 * 0.01, rel=1e-3)
+    assert at.loc[64, "test_linear_probe_accuracy_half"] == pytest.approx(0)
+
+    drawn = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.append(fig))
+    plots.probes(probe_metrics(), tmp_path / "probes.png")
+    (mse_axis, latent_axis) = drawn[0].axes
+    mse_legend = [t.get_text() for t in mse_axis.get_legend().get_texts()]
+    latent_legend = [t.get_text() for t in latent_axis.get_legend().get_texts()]
+    assert mse_legend == [
+        "k-NN (k = 20), Spearman ρ = -0.50",
+        "linear probe, Spearman ρ = -1.00",
+    ]
+    assert latent_legend == [
+        "k-NN (k = 20), Spearman ρ = +0.50",
+        "linear probe, Spearman ρ = +1.00",
+    ]
+    assert "Probes of 3 autoencoders (mean of 2 seeds" in drawn[0]._suptitle.get_text()
+    plt.close(drawn[0])
+
+
+def test_probe_figure_writes_a_png_and_names_missing_columns(tmp_path):
+    plots.probes(probe_metrics(), tmp_path / "fig" / "probes.png")
+    assert (tmp_path / "fig" / "probes.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="lack test_knn_accuracy"):
+        plots.probes(probe_metrics().drop(columns="test_knn_accuracy"), tmp_path / "x.png")

@@ -186,8 +186,9 @@ def test_every_output_exists(runs):
         "confusion_matrices.png",
         "test_accuracy.png",
         "latent_maps.png",
+        "probes.png",
     }
-    assert len(figures) == 10
+    assert len(figures) == 11
     assert {p.name for p in (cluster / "results" / "figures").glob("*.png")} == figures
 
 

@@ -127,6 +127,44 @@ def test_a_study_needs_models():
         expanded({"empty": {"title": "nothing"}})
 
 
+LABELS = {
+    "classifier": {
+        "base": {"labels": 1000, "min_steps": 100},
+        "initialisations": ["scratch", "finetune"],
+        "sweeps": {"labels": [100, 1000]},
+        "linear_probe": True,
+    },
+}
+
+
+def test_linear_probe_is_one_more_arm_without_hidden_layers():
+    found, ae, clf = expanded({"labels": LABELS})
+    s = found["labels"]
+    arms = sorted(
+        (clf[i]["initialisation"], clf[i]["hidden"], clf[i]["labels"]) for i in s["classifiers"]
+    )
+    assert arms == [
+        ("finetune", "32", 100), ("finetune", "32", 1000),
+        ("frozen", "none", 100), ("frozen", "none", 1000),
+        ("scratch", "32", 100), ("scratch", "32", 1000),
+    ]  # fmt: skip
+    probes = [i for i in s["classifiers"] if clf[i]["hidden"] == "none"]
+    # the probe starts from the same encoder as the fine-tuned arm, with the study's base
+    finetune = next(i for i in s["classifiers"] if clf[i]["initialisation"] == "finetune")
+    assert {clf[i]["autoencoder_id"] for i in probes} == {clf[finetune]["autoencoder_id"]}
+    assert all(clf[i]["min_steps"] == 100 for i in probes)
+    assert [s["classifiers"][i] for i in probes] == ["hidden=none", "hidden=none, labels=100"]
+    # the arms' base classifiers are the study's (with hidden layers) only
+    assert list(s["base_classifiers"]) == ["scratch", "finetune"]
+
+
+def test_linear_probe_with_a_hidden_sweep_is_refused():
+    block = copy.deepcopy(LABELS)
+    block["classifier"]["sweeps"]["hidden"] = [16, 32]
+    with pytest.raises(GridError, match="studies.labels.classifier.linear_probe: .* hidden"):
+        expanded({"labels": block})
+
+
 # --- analysis on synthetic tables -------------------------------------------------------
 
 
@@ -259,6 +297,21 @@ def test_lower_is_better_claim_on_autoencoders(dropout0, base, verdict, measured
     assert diff["difference from base"][0] == f"test_mse: {measured}"
     ((heading, _),) = studies.summary_tables(s, table, clf)
     assert heading == "Autoencoders"
+
+
+def test_autoencoder_summary_shows_the_probes():
+    s, a, b = ae_study()
+    table = metrics_table({a: [0.02, 0.02], b: [0.03, 0.03]}, "test_mse").assign(
+        test_knn_accuracy=[0.80, 0.82, 0.70, 0.72], test_linear_probe_accuracy=0.75
+    )
+    ((_, summary),) = studies.summary_tables(s, table, table.iloc[0:0])
+    row = summary.set_index("configuration").loc["dropout=0.0"]
+    assert row["test_knn_accuracy mean"] == pytest.approx(0.81)
+    assert row["test_linear_probe_accuracy mean"] == pytest.approx(0.75)
+    # tables written before the probes existed still summarise
+    ((_, older),) = studies.summary_tables(s, table.drop(columns=list(studies.PROBE_COLUMNS)),
+                                           table.iloc[0:0])  # fmt: skip
+    assert "test_knn_accuracy mean" not in older
 
 
 # --- the seed's numbers beside aeflow's, quotes ------------------------------------------

@@ -177,9 +177,12 @@ def test_every_study_has_its_figures_and_report_section(finished):
     workflow, config, _ = finished
     folder = workflow / "results" / "figures" / "studies"
     assert sorted(p.name for p in (folder / "models").iterdir()) == sorted([
-        "ae_sweep_lr.png", "ae_curves.png", "reconstructions.png", "clf_curves.png",
-        "test_accuracy.png", "confusion_matrices.png",
+        "ae_sweep_lr.png", "ae_curves.png", "reconstructions.png", "latent_maps.png",
+        "clf_curves.png", "test_accuracy.png", "confusion_matrices.png",
     ])  # fmt: skip
+    # one PCA panel per autoencoder of the study (figures.study_latent_maps: [pca])
+    log = (workflow / "logs" / "figures" / "studies" / "models" / "latent_maps.log").read_text()
+    assert f"from {N_TEST} test images, 5 maps" in log
     assert sorted(p.name for p in (folder / "mlp").iterdir()) == sorted([
         "clf_sweep_scratch_lr_schedule.png", "clf_curves.png", "test_accuracy.png",
         "confusion_matrices.png",
