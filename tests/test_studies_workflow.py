@@ -367,7 +367,7 @@ def test_claim_kinds_the_not_measurable_list_and_named_confusions_reach_the_repo
     for claim, kind, measured in [
         ("fine-tuned and frozen end alike", "equivalence (±5.00 points)", "gap_accuracy ("),
         ("the deep classifier reaches 20 % sooner", "comparison (lower)",
-         "epochs to validation accuracy ≥ 0.2: (architecture=conv_deep) − (scratch)"),
+         "epochs to validation accuracy ≥ 0.2: (architecture=conv_deep) − (base)"),
         ("the deep classifier confuses classes 0 to 3", "confusion (top 2)",
          "largest 2 confusions of the mean matrix"),
     ]:  # fmt: skip
