@@ -39,11 +39,12 @@ sections = [
         ),
     ),
     (
-        "Main grid, autoencoders: test reconstruction MSE",
+        "Main grid, autoencoders: test reconstruction MSE and the probes of their latents",
         tables.summarise(
             main_ae,
             tables.varying(main_ae, AUTOENCODER_KEYS, at_least="architecture"),
-            ["test_mse", "final_validation_loss"],
+            ["test_mse", "final_validation_loss"]
+            + [c for c in studies.PROBE_COLUMNS if c in main_ae],
         ),
     ),
 ]

@@ -74,6 +74,9 @@ def test_probes_of_every_autoencoder(finished):
     assert f"from {ae['model_id'].nunique()} autoencoders" in log
     html = (workflow / "results" / "report.html").read_text()
     assert "Probes of every autoencoder: accuracy against reconstruction MSE" in html
+    start = html.index("<h2>Main grid, autoencoders: test reconstruction MSE and the probes")
+    table = html[start : html.index("</table>", start)]
+    assert "test_knn_accuracy mean" in table and "test_linear_probe_accuracy mean" in table
 
 
 def test_latent_maps_of_the_base_autoencoder(finished):
