@@ -99,9 +99,9 @@ HYPERPARAMETERS = _entries(
     H("architecture", BOTH, required=True, default="conv", encoder=True, schema={
         "type": "string",
         "enum": ["conv", "conv_bn", "conv_deep", "mlp"],
-        "description": "conv: seed 000's consigna; conv_bn: seed 004's, batch norm before "
-        "pooling; conv_deep: seed 001's 4-layer Raschka; mlp: feed-forward (seed 001's "
-        "784-latent-784 autoencoder; seeds 002/003's classifier 784-latent-hidden…-10)",
+        "description": "conv: report 000's consigna; conv_bn: report 004's, batch norm before "
+        "pooling; conv_deep: report 001's 4-layer Raschka; mlp: feed-forward (report 001's "
+        "784-latent-784 autoencoder; reports 002/003's classifier 784-latent-hidden…-10)",
     }),
     H("latent", BOTH, required=True, default=64, encoder=True, schema={
         "type": "integer", "minimum": 1,
@@ -109,16 +109,16 @@ HYPERPARAMETERS = _entries(
     }),
     H("channels", BOTH, default="16-32", widths=True, encoder=True, schema={
         "$ref": "#/definitions/widths",
-        "description": "conv/conv_bn: channels of the two convolutions (16-32; seed 004's "
+        "description": "conv/conv_bn: channels of the two convolutions (16-32; report 004's "
         "wider 64-96)",
     }),
     H("pooling", BOTH, default="max", encoder=True, schema={
         "type": "string", "enum": ["max", "max-avg"],
-        "description": "conv/conv_bn: max pooling twice, or max then average (seed 004)",
+        "description": "conv/conv_bn: max pooling twice, or max then average (report 004)",
     }),
     H("hidden", (CLASSIFIER,), required=True, default=128, widths=True, schema={
         "description": "classifier head's hidden widths (128, or 128-64 for two layers), or "
-        f"{NO_HIDDEN}: the head is Linear(latent, 10) (seeds 001, 004)",
+        f"{NO_HIDDEN}: the head is Linear(latent, 10) (reports 001, 004)",
         "oneOf": [{"$ref": "#/definitions/widths"}, {"type": "string", "enum": [NO_HIDDEN]}],
     }),
     H("dropout", BOTH, required=True, default=0.2, schema={
@@ -128,8 +128,8 @@ HYPERPARAMETERS = _entries(
     H("dropout_at", (CLASSIFIER,), default="hidden", at_default=OUT_OF_ID, schema={
         "type": "string", "enum": ["hidden", "flatten"],
         "description": "where a classifier's dropout applies: hidden, after every hidden "
-        "activation of encoder and head (seed 000); flatten, only right after the "
-        "encoder's flatten (seed 001)",
+        "activation of encoder and head (report 000); flatten, only right after the "
+        "encoder's flatten (report 001)",
     }),
     H("optimizer", BOTH, required=True, default="adam", schema={
         "type": "string", "enum": ["adam", "sgd"], "description": "optimizer",
@@ -149,7 +149,7 @@ HYPERPARAMETERS = _entries(
     H("decoder_batch_norm", (AUTOENCODER,), default=True, at_default=OUT_OF_ID,
       architectures=("conv_bn",), schema={
         "type": "boolean",
-        "description": "conv_bn only: batch norm in the decoder too (true); seed 004 has it "
+        "description": "conv_bn only: batch norm in the decoder too (true); report 004 has it "
         "before pooling, in the encoder only (false)",
     }),
     H("epochs", BOTH, required=True, default=30, schema={
@@ -162,7 +162,7 @@ HYPERPARAMETERS = _entries(
     }),
     H("weight_decay", BOTH, default=0.0, schema={
         "type": "number", "minimum": 0,
-        "description": "L2 penalty λ (seed 003): λ·w added to each gradient",
+        "description": "L2 penalty λ (report 003): λ·w added to each gradient",
     }),
     H("lr_schedule", BOTH, default="none", schema={
         "type": "string", "enum": ["none", "linear", "exponential"],

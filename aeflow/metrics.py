@@ -1,7 +1,7 @@
 """Evaluation, below the training loop: the model's input, its loss on a batch, and
 every evaluation pass over a split (validation during training, the test set after).
 
-Each pass goes through :func:`evaluating`: eval mode (dropout off, as seed 000 insists
+Each pass goes through :func:`evaluating`: eval mode (dropout off, as report 000 insists
 for the validation loss), no autograd, the model's mode and layout restored afterwards.
 """
 

@@ -1,12 +1,12 @@
 """The networks, a registry chosen by name (``architecture`` in the config).
 
-- ``conv``: seed 000's convolutional autoencoder ("consigna"), channels and pooling
+- ``conv``: report 000's convolutional autoencoder ("consigna"), channels and pooling
   configurable;
-- ``conv_bn``: seed 004's improved one (batch norm before pooling; with
+- ``conv_bn``: report 004's improved one (batch norm before pooling; with
   ``pooling: max-avg`` and ``channels: 64-96`` its final step);
-- ``conv_deep``: seed 001's deeper "Raschka" autoencoder (4 convolutions, LeakyReLU, Trim);
-- ``mlp``: seed 001's feed-forward autoencoder 784-``latent``-784, and as a classifier
-  seeds 002/003's feed-forward network 784-``latent``-``hidden…``-10.
+- ``conv_deep``: report 001's deeper "Raschka" autoencoder (4 convolutions, LeakyReLU, Trim);
+- ``mlp``: report 001's feed-forward autoencoder 784-``latent``-784, and as a classifier
+  reports 002/003's feed-forward network 784-``latent``-``hidden…``-10.
 
 Every classifier is an encoder of one of these plus a head of ``hidden`` widths, so any
 autoencoder's encoder can start a classifier (``frozen`` or ``finetune``). Each class
@@ -131,8 +131,8 @@ class Dropout(nn.Module):
 
 
 # Where a classifier applies its dropout (``dropout_at``): ``hidden`` after every hidden
-# activation of encoder and head (seed 000's network); ``flatten`` only once, right after
-# the encoder's flatten (seed 001's classifiers: "el tercero se movió luego de la
+# activation of encoder and head (report 000's network); ``flatten`` only once, right after
+# the encoder's flatten (report 001's classifiers: "el tercero se movió luego de la
 # operación flatten"), every other dropout removed. The first is the default.
 DROPOUT_PLACES = ("hidden", "flatten")
 
@@ -166,8 +166,8 @@ POOLINGS = {"max": (nn.MaxPool2d, nn.MaxPool2d), "max-avg": (nn.MaxPool2d, nn.Av
 class ConvEncoder(nn.Module):
     """(1, 28, 28) → 2 × [Conv3 → (BatchNorm) → ReLU → Dropout → Pool2] → Linear → (latent,).
 
-    Seed 000's "consigna" encoder with ``channels=(16, 32)``, ``pooling="max"`` and no batch
-    norm; seed 004's improvements are ``batch_norm`` (before pooling), ``pooling="max-avg"``
+    Report 000's "consigna" encoder with ``channels=(16, 32)``, ``pooling="max"`` and no batch
+    norm; report 004's improvements are ``batch_norm`` (before pooling), ``pooling="max-avg"``
     (max pooling, then average pooling) and wider ``channels`` such as ``(64, 96)``.
     """
 
@@ -237,7 +237,7 @@ class ConvDecoder(nn.Module):
 
 
 class ConvBNEncoder(ConvEncoder):
-    """Seed 004's improved encoder: :class:`ConvEncoder` with batch norm before pooling."""
+    """Report 004's improved encoder: :class:`ConvEncoder` with batch norm before pooling."""
 
     def __init__(
         self, latent=64, dropout=0.0, channels=(64, 96), pooling="max-avg", dropout_at="hidden"
@@ -247,7 +247,7 @@ class ConvBNEncoder(ConvEncoder):
 
 class ConvBNDecoder(ConvDecoder):
     """:class:`ConvDecoder` with batch norm after its first transposed convolution, unless
-    ``batch_norm=False``: seed 004 adds batch norm "antes de las capas de pooling", which
+    ``batch_norm=False``: report 004 adds batch norm "antes de las capas de pooling", which
     only its encoder has (``decoder_batch_norm: false`` in the config)."""
 
     def __init__(
@@ -263,7 +263,7 @@ class ConvBNDecoder(ConvDecoder):
 
 
 class Trim(nn.Module):
-    """Crop the last two dimensions to 28 × 28 (seed 001's decoder makes 29 × 29)."""
+    """Crop the last two dimensions to 28 × 28 (report 001's decoder makes 29 × 29)."""
 
     def forward(self, x):
         return x[..., :28, :28]
@@ -274,7 +274,7 @@ def _leaky():
 
 
 class DeepConvEncoder(nn.Module):
-    """Seed 001's "Raschka" encoder: 4 × Conv3 (32, 64, 64, 64 channels; strides 1, 2, 2, 1;
+    """Report 001's "Raschka" encoder: 4 × Conv3 (32, 64, 64, 64 channels; strides 1, 2, 2, 1;
     padding 1) with LeakyReLU(0.01) between them → Flatten (64 × 7 × 7) → Linear → (latent,)."""
 
     def __init__(self, latent=64, dropout=0.0, dropout_at="hidden", **_):
@@ -327,7 +327,7 @@ class DeepConvDecoder(nn.Module):
 
 
 class MLPEncoder(nn.Module):
-    """Seed 001's feed-forward encoder: Flatten (784) → Linear → ReLU → Dropout → (latent,)."""
+    """Report 001's feed-forward encoder: Flatten (784) → Linear → ReLU → Dropout → (latent,)."""
 
     def __init__(self, latent=512, dropout=0.0, dropout_at="hidden", **_):
         super().__init__()
@@ -424,11 +424,11 @@ class Classifier(nn.Module):
     """Encoder → [Linear → ReLU → Dropout] per hidden width → Linear(…, classes).
 
     ``hidden``: one width (``128``), several (``"128-64"``, ``[128, 64]``) or ``"none"``
-    (the head is Linear(latent, classes), seeds 001 and 004). Seeds 002 and 003's
+    (the head is Linear(latent, classes), reports 001 and 004). Reports 002 and 003's
     feed-forward classifier 784-128-64-10 is ``architecture="mlp"``, ``latent=128`` (the
     encoder's layer), ``hidden=64``. ``dropout_at`` (:data:`DROPOUT_PLACES`): ``hidden``
     puts dropout after every hidden activation of encoder and head, ``flatten`` only
-    after the encoder's flatten (seed 001).
+    after the encoder's flatten (report 001).
     """
 
     def __init__(

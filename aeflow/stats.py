@@ -134,9 +134,9 @@ def equivalence_verdict(difference: Estimate, margin: float) -> str:
 # Claims of the seed reports about the base classifier, by initialisation:
 # (source, claim in words, arm a, arm b, expected sign of a − b in test accuracy).
 INITIALISATION_CLAIMS = [
-    ("seed 000", "training from scratch beats the frozen pretrained encoder "
+    ("report 000", "training from scratch beats the frozen pretrained encoder "
      "(92.4 % vs 82.0 % in one run)", "scratch", "frozen", "positive"),
-    ("seed 001", "fine-tuning the pretrained encoder beats keeping it frozen",
+    ("report 001", "fine-tuning the pretrained encoder beats keeping it frozen",
      "finetune", "frozen", "positive"),
     ("the question", "pretraining, then fine-tuning, beats training from scratch",
      "finetune", "scratch", "positive"),

@@ -751,7 +751,7 @@ def summary_tables(
     study: dict, autoencoder_metrics: pd.DataFrame, classifier_metrics: pd.DataFrame
 ) -> list[tuple[str, pd.DataFrame]]:
     """Mean, sd and 95 % interval over seeds of each configuration's metrics: the
-    autoencoders' test MSE and final train/validation losses (seed 004's table 3) and
+    autoencoders' test MSE and final train/validation losses (report 004's table 3) and
     their probes' test accuracies (k-NN, linear), the classifiers' test accuracy,
     macro-F1 and final validation accuracy."""
     from aeflow import tables

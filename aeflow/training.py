@@ -97,9 +97,9 @@ def scheduled_lr(
     """The learning rate of epoch ``epoch`` (1-based; t = epoch − 1 epochs done before it):
 
     - ``none``: η₀;
-    - ``linear`` (seed 003's linear-saturating): η(t) = max(η_min, η₀ · (1 − t / T)),
+    - ``linear`` (report 003's linear-saturating): η(t) = max(η_min, η₀ · (1 − t / T)),
       T = ``lr_epochs``;
-    - ``exponential`` (seed 003): η(t) = η₀ · γᵗ, γ = ``lr_gamma``.
+    - ``exponential`` (report 003): η(t) = η₀ · γᵗ, γ = ``lr_gamma``.
     """
     t = epoch - 1
     if schedule == "none":
@@ -375,7 +375,7 @@ def _fit(model, task, params, data, seed, device, checkpoint, log, engine) -> di
 def fit_autoencoder(
     params: dict, data: dict, seed: int, device, checkpoint=None, log=print, **engine
 ):
-    """Build seed 000's autoencoder from ``params``, train it, return (model, result).
+    """Build report 000's autoencoder from ``params``, train it, return (model, result).
 
     ``engine``: :func:`train`'s ``amp_bf16`` and ``compile`` switches."""
     from aeflow.models import build_autoencoder

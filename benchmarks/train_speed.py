@@ -1,6 +1,6 @@
 """Training speed: aeflow's engine against the tutorial loop, in the same run.
 
-Trains seed 000's default autoencoder (latent 64, dropout 0.2, Adam lr 1e-3, batch 100,
+Trains report 000's default autoencoder (latent 64, dropout 0.2, Adam lr 1e-3, batch 100,
 Sigmoid output, MSE) and default classifier (latent 64, hidden 128, dropout 0.2, Adam lr
 1e-3, batch 100, cross-entropy) on the real Fashion-MNIST training split (50 000 images)
 in two ways:

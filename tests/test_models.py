@@ -210,7 +210,7 @@ def test_load_trained(tmp_path):
         models.load_trained(path)
 
 
-# --- heads without a hidden layer, dropout placement (seed 001's classifiers) -----------
+# --- heads without a hidden layer, dropout placement (report 001's classifiers) -----------
 
 
 def _layers(module, kind):

@@ -119,9 +119,9 @@ def test_initialisation_verdicts_on_a_table_with_a_known_answer():
     out = stats.initialisation_verdicts(
         pd.DataFrame(rows), {"scratch": "scratch-x", "frozen": "frozen-x", "finetune": "finetune-x"}
     ).set_index("source")
-    assert out.loc["seed 000", "verdict"] == "holds"  # scratch − frozen = +10 points
-    assert out.loc["seed 000", "measured"].startswith("scratch − frozen: 10.00 points [")
-    assert out.loc["seed 001", "verdict"] == "holds"
+    assert out.loc["report 000", "verdict"] == "holds"  # scratch − frozen = +10 points
+    assert out.loc["report 000", "measured"].startswith("scratch − frozen: 10.00 points [")
+    assert out.loc["report 001", "verdict"] == "holds"
     # finetune − scratch = +0.5 points on every seed: sd 0, interval [0.5, 0.5]
     assert out.loc["the question", "verdict"] == "holds"
     only_scratch = stats.initialisation_verdicts(pd.DataFrame(rows), {"scratch": "scratch-x"})

@@ -25,7 +25,7 @@ def config(study_blocks):
 
 STEPWISE = {
     "title": "Stepwise",
-    "source": "seed 004",
+    "source": "report 004",
     "autoencoder": {
         "configurations": [
             {"dropout": 0.0},
@@ -251,7 +251,7 @@ def test_parsing_the_workflow_imports_neither_torch_nor_pandas():
 AE_ONLY = {
     "autoencoder": {"sweeps": {"dropout": [0.0, 0.2]}},
     "claims": [
-        {"claim": "dropout 0 reconstructs better", "source": "seed 004", "model": "autoencoder",
+        {"claim": "dropout 0 reconstructs better", "source": "report 004", "model": "autoencoder",
          "a": {"dropout": 0.0}, "b": {}, "metric": "test_mse", "better": "lower"},
     ],
 }  # fmt: skip
@@ -289,7 +289,7 @@ def test_lower_is_better_claim_on_autoencoders(dropout0, base, verdict, measured
     out = studies.claim_verdicts(s, table, clf)
     assert list(out["verdict"]) == [verdict]
     assert out["measured"][0] == f"test_mse: (dropout=0.0) − (base) = {measured}"
-    assert list(out["source"]) == ["seed 004"]
+    assert list(out["source"]) == ["report 004"]
     # the base comparison uses the same direction: lower test MSE is better
     diff = studies.differences_from_base(s, table, clf)
     assert list(diff["configuration"]) == ["dropout=0.0"]
@@ -320,9 +320,9 @@ REPORTED_MLP = {
     **MLP,
     "reported": [
         {"model": "classifier", "configuration": {"optimizer": "sgd"},
-         "metric": "test_accuracy", "value": 0.85, "source": "seed 002, fig. 2"},
+         "metric": "test_accuracy", "value": 0.85, "source": "report 002, fig. 2"},
         {"model": "classifier", "configuration": {}, "metric": "test_accuracy",
-         "value": 0.905, "source": "seed 002, Table I"},
+         "value": 0.905, "source": "report 002, Table I"},
     ],
 }  # fmt: skip
 
@@ -335,7 +335,7 @@ def test_reported_numbers_resolve_to_the_study_configurations():
     assert (sgd["value"], sgd["metric"], sgd["source"]) == (
         0.85,
         "test_accuracy",
-        "seed 002, fig. 2",
+        "report 002, fig. 2",
     )
 
 

@@ -54,7 +54,7 @@ def studies_config(source, checksums) -> dict:
         "studies": {
             "models": {
                 "title": "Every autoencoder",
-                "source": "seeds 001 and 004",
+                "source": "reports 001 and 004",
                 "note": "A tiny study of every architecture.",
                 "autoencoder": {
                     "base": {"dropout": 0.0},
@@ -71,10 +71,10 @@ def studies_config(source, checksums) -> dict:
                                                    "dropout_at": "flatten"}]},
                 "reported": [
                     {"model": "classifier", "configuration": {"initialisation": "finetune"},
-                     "metric": "test_accuracy", "value": 0.9237, "source": "seed 000, fig. 9"},
+                     "metric": "test_accuracy", "value": 0.9237, "source": "report 000, fig. 9"},
                 ],
                 "claims": [
-                    {"claim": "the deep autoencoder reconstructs better", "source": "seed 001",
+                    {"claim": "the deep autoencoder reconstructs better", "source": "report 001",
                      "quote": "Los autoencoders con mejor desempeño",
                      "model": "autoencoder", "a": {"architecture": "conv_deep"}, "b": {},
                      "metric": "test_mse", "better": "lower"},
@@ -93,13 +93,13 @@ def studies_config(source, checksums) -> dict:
                      "classes": ["class 0", "class 1", "class 2", "class 3"], "top": 2},
                 ],
                 "not_measurable": [
-                    {"quote": "La precisión aumenta de forma progresiva", "source": "seed 004",
+                    {"quote": "La precisión aumenta de forma progresiva", "source": "report 004",
                      "reason": "the smoothness of a curve is not a measure here"},
                 ],
             },
             "mlp": {
                 "title": "Feed-forward classifier",
-                "source": "seeds 002 and 003",
+                "source": "reports 002 and 003",
                 "classifier": {
                     "base": {"architecture": "mlp", "latent": 32, "hidden": "16-8",
                              "batch_size": "full", "optimizer": "sgd", "lr": 0.1,
@@ -409,7 +409,7 @@ def test_seed_heads_reported_numbers_and_provenance_reach_the_report(finished):
     start = html.index("<h2>Every autoencoder</h2>")
     section = html[start : html.index("</section>", start)]
     assert "What the seed reported beside what aeflow measured" in section
-    assert "seed 000, fig. 9" in section and "92.37 %" in section
+    assert "report 000, fig. 9" in section and "92.37 %" in section
     assert "Los autoencoders con mejor desempeño" in section  # the claim's quote
     for label in ("Code commit", "Configuration files", "PyTorch", "Snakemake", "Date (UTC)"):
         assert f"<th>{label}</th>" in html or f">{label}<" in html
