@@ -132,15 +132,17 @@ def caption_text(name):
     return (Path(workflow.basedir) / "report" / f"{name}.rst").read_text().strip()
 
 
-TABLES = expand(
-    "results/tables/{table}.parquet",
-    table=[
+# The four tables, each named once: TABLE["histories"] is its path.
+TABLE = {
+    name: f"results/tables/{name}.parquet"
+    for name in (
         "histories",
         "autoencoder_metrics",
         "classifier_metrics",
         "confusion_matrices",
-    ],
-)
+    )
+}
+TABLES = list(TABLE.values())
 FIGURES = (
     [f"results/figures/autoencoder_{p}.png" for p in AE_SWEEPS]
     + ["results/figures/reconstructions.png", "results/figures/classifier_curves.png"]

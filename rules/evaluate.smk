@@ -72,22 +72,22 @@ rule tables:
         code=code("tables"),
     output:
         histories=report(
-            "results/tables/histories.parquet",
+            TABLE["histories"],
             caption=caption("histories"),
             category="Tables",
         ),
         autoencoder_metrics=report(
-            "results/tables/autoencoder_metrics.parquet",
+            TABLE["autoencoder_metrics"],
             caption=caption("autoencoder_metrics"),
             category="Tables",
         ),
         classifier_metrics=report(
-            "results/tables/classifier_metrics.parquet",
+            TABLE["classifier_metrics"],
             caption=caption("classifier_metrics"),
             category="Tables",
         ),
         confusion_matrices=report(
-            "results/tables/confusion_matrices.parquet",
+            TABLE["confusion_matrices"],
             caption=caption("confusion_matrices"),
             category="Tables",
         ),

@@ -3,7 +3,7 @@
 
 rule plot_autoencoder_sweep:
     input:
-        histories="results/tables/histories.parquet",
+        histories=TABLE["histories"],
         code=code("plot_autoencoder_sweep"),
     output:
         report(
@@ -56,7 +56,7 @@ rule plot_reconstructions:
 
 rule plot_classifier_curves:
     input:
-        histories="results/tables/histories.parquet",
+        histories=TABLE["histories"],
         code=code("plot_classifier_curves"),
     output:
         report(
@@ -78,7 +78,7 @@ rule plot_classifier_curves:
 
 rule plot_classifier_sweep:
     input:
-        histories="results/tables/histories.parquet",
+        histories=TABLE["histories"],
         code=code("plot_classifier_sweep"),
     output:
         report(
@@ -103,7 +103,7 @@ rule plot_classifier_sweep:
 
 rule plot_confusion_matrices:
     input:
-        confusion="results/tables/confusion_matrices.parquet",
+        confusion=TABLE["confusion_matrices"],
         code=code("plot_confusion_matrices"),
     output:
         report(
@@ -125,7 +125,7 @@ rule plot_confusion_matrices:
 
 rule plot_test_accuracy:
     input:
-        metrics="results/tables/classifier_metrics.parquet",
+        metrics=TABLE["classifier_metrics"],
         code=code("plot_test_accuracy"),
     output:
         report(
@@ -178,7 +178,7 @@ rule plot_latent_maps:
 
 rule plot_probes:
     input:
-        metrics="results/tables/autoencoder_metrics.parquet",
+        metrics=TABLE["autoencoder_metrics"],
         code=code("plot_probes"),
     output:
         report(

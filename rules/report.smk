@@ -5,10 +5,10 @@ rule report:
     input:
         figures=FIGURES,
         study_figures=[f for figures in STUDY_FIGURES.values() for f in figures],
-        autoencoder_metrics="results/tables/autoencoder_metrics.parquet",
-        classifier_metrics="results/tables/classifier_metrics.parquet",
-        histories="results/tables/histories.parquet",
-        confusion_matrices="results/tables/confusion_matrices.parquet",
+        autoencoder_metrics=TABLE["autoencoder_metrics"],
+        classifier_metrics=TABLE["classifier_metrics"],
+        histories=TABLE["histories"],
+        confusion_matrices=TABLE["confusion_matrices"],
         # each training job's wall clock (the setup's time per stage)
         autoencoder_benchmarks=expand(
             rules.train_autoencoder.benchmark, ae=AUTOENCODERS, seed=SEEDS
@@ -34,13 +34,19 @@ rule report:
             "data": DATA,
             "seeds": SEEDS,
             "device": config["device"],
-            "autoencoder": {"base": AE_BASE, "sweeps": config["autoencoder"].get("sweeps")},
+            "autoencoder": {
+                "base": AE_BASE,
+                "sweeps": config["autoencoder"].get("sweeps"),
+            },
             "classifier": {
                 "base": CLF_BASE,
                 "initialisations": INITIALISATIONS,
                 "sweeps": config["classifier"].get("sweeps"),
             },
-            "counts": {"autoencoder": len(AUTOENCODERS), "classifier": len(CLASSIFIERS)},
+            "counts": {
+                "autoencoder": len(AUTOENCODERS),
+                "classifier": len(CLASSIFIERS),
+            },
         },
         # names and content hashes: a moved checkout or config file reruns nothing
         config_files=aeflow_provenance.config_digests(workflow.configfiles),

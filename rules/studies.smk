@@ -3,7 +3,7 @@
 
 rule plot_study_autoencoder_sweep:
     input:
-        histories="results/tables/histories.parquet",
+        histories=TABLE["histories"],
         code=code("plot_autoencoder_sweep"),
     output:
         report(
@@ -29,7 +29,7 @@ rule plot_study_autoencoder_sweep:
 
 rule plot_study_autoencoder_curves:
     input:
-        histories="results/tables/histories.parquet",
+        histories=TABLE["histories"],
         code=code("plot_autoencoder_curves"),
     output:
         report(
@@ -79,7 +79,7 @@ rule plot_study_reconstructions:
 
 rule plot_study_classifier_sweep:
     input:
-        histories="results/tables/histories.parquet",
+        histories=TABLE["histories"],
         code=code("plot_classifier_sweep"),
     output:
         report(
@@ -108,7 +108,7 @@ rule plot_study_classifier_sweep:
 
 rule plot_study_classifier_curves:
     input:
-        histories="results/tables/histories.parquet",
+        histories=TABLE["histories"],
         code=code("plot_classifier_curves"),
     output:
         report(
@@ -131,7 +131,7 @@ rule plot_study_classifier_curves:
 
 rule plot_study_test_accuracy:
     input:
-        metrics="results/tables/classifier_metrics.parquet",
+        metrics=TABLE["classifier_metrics"],
         code=code("plot_test_accuracy"),
     output:
         report(
@@ -155,7 +155,7 @@ rule plot_study_test_accuracy:
 
 rule plot_study_confusion_matrices:
     input:
-        confusion="results/tables/confusion_matrices.parquet",
+        confusion=TABLE["confusion_matrices"],
         code=code("plot_confusion_matrices"),
     output:
         report(
@@ -178,7 +178,7 @@ rule plot_study_confusion_matrices:
 
 rule plot_study_label_efficiency:
     input:
-        metrics="results/tables/classifier_metrics.parquet",
+        metrics=TABLE["classifier_metrics"],
         code=code("plot_label_efficiency"),
     output:
         report(
