@@ -141,8 +141,9 @@ def test_report_embeds_every_figure(finished):
     html = (workflow / "results" / "report.html").read_text()
     figures = sorted((workflow / "results" / "figures").glob("*.png"))
     # 2 AE sweeps, reconstructions, curves, 3 inits × 1 classifier sweep, confusion, accuracy,
-    # latent maps
-    assert len(figures) == 2 + 1 + 1 + 3 + 1 + 1 + 1
+    # latent maps, probes
+    assert len(figures) == 2 + 1 + 1 + 3 + 1 + 1 + 1 + 1
+    assert (workflow / "results" / "figures" / "probes.png") in figures
     assert html.count("data:image/png;base64,") == len(figures)
     assert "Test accuracy" in html and "http://" not in html
 
