@@ -70,8 +70,21 @@ def mlp_weights(kind: str, params: dict) -> int:
 
 
 def training_images(params: dict, n_train: int) -> int:
-    """Images a configuration trains on per epoch: a classifier's ``labels``, else all."""
-    return min(params.get("labels") or n_train, n_train)
+    """Images a configuration trains on per epoch: a classifier's ``labels``, else its
+    ``images``' training part, else all ``n_train``."""
+    own = grid.train_images(params, n_train)
+    return min(params.get("labels") or own, own)
+
+
+def split_parts(data: dict) -> dict[str, int | None]:
+    """{train, validation, test: images} of a config's ``data`` section; the test count
+    only where ``data.subset`` gives it (else it is known once the file is read)."""
+    train, validation = split_sizes(data)
+    return {
+        "train": train,
+        "validation": validation,
+        "test": (data.get("subset") or {}).get("test"),
+    }
 
 
 def planned_epochs(epochs: int, n_train: int, batch_size: int, min_steps: int = 0) -> int:
@@ -84,6 +97,8 @@ def planned_epochs(epochs: int, n_train: int, batch_size: int, min_steps: int = 
 def epoch_seconds(kind: str, params: dict, n_train: int, n_val: int, device: str = "cpu") -> float:
     """Projected seconds of one epoch (training and validation) of one configuration;
     ``n_train``: the training split (a classifier with ``labels`` trains on that many)."""
+    counts = grid.image_counts(params.get(grid.IMAGES))
+    n_val = counts["validation"] if counts else n_val
     n_train = training_images(params, n_train)
     batches = -(-n_train // _batch(params, n_train))
     if device != "cpu":

@@ -189,12 +189,14 @@ def split(
     return out
 
 
-# Offsets the replicate seed for drawing labelled subsets, so that which images are
-# labelled is not the same random stream as the training shuffle of that seed.
+# Offset the replicate seed for drawing labelled subsets and a configuration's own
+# images, so that which images are drawn is not the same random stream as the training
+# shuffle of that seed, nor one draw the other's.
 LABELS_STREAM = 7_919
+IMAGES_STREAM = 104_729
 
 
-def labelled_order(labels: torch.Tensor, seed: int) -> torch.Tensor:
+def labelled_order(labels: torch.Tensor, seed: int, stream: int = LABELS_STREAM) -> torch.Tensor:
     """A per-seed order of the training indices whose every prefix is stratified by class.
 
     Each class's indices are shuffled (``seed``); the r-th of class c's n_c images gets the
@@ -204,7 +206,7 @@ def labelled_order(labels: torch.Tensor, seed: int) -> torch.Tensor:
     """
     if labels.dim() != 1 or len(labels) == 0:
         raise DataError("labelled_order: expected a non-empty one-dimensional label tensor")
-    generator = torch.Generator().manual_seed(LABELS_STREAM + int(seed))
+    generator = torch.Generator().manual_seed(stream + int(seed))
     shuffled = torch.randperm(len(labels), generator=generator)
     key = torch.empty(len(labels), dtype=torch.float64)
     for c in labels.unique():
@@ -229,6 +231,36 @@ def with_labels(dataset: dict, labels: int | None, seed: int) -> dict:
         "train_images": dataset["train_images"][keep],
         "train_labels": dataset["train_labels"][keep],
     }
+
+
+def with_images(dataset: dict, counts: dict[str, int] | None, seed: int) -> dict:
+    """The split cut to ``counts`` ({train, validation, test: images}) of each part: the
+    first of each part's :func:`labelled_order` for ``seed`` (its own stream), so every
+    part is stratified by class and every configuration of one seed sees the same
+    images. ``None``: the whole split."""
+    if counts is None:
+        return dataset
+    out = dict(dataset)
+    for part, n in counts.items():
+        labels = dataset[f"{part}_labels"]
+        if not 1 <= n <= len(labels):
+            raise DataError(
+                f"images: {n} {part} images asked for, but the prepared split has "
+                f"{len(labels)} (data.subset, data.validation_size)"
+            )
+        keep = labelled_order(labels, seed, IMAGES_STREAM)[:n]
+        out[f"{part}_images"] = dataset[f"{part}_images"][keep]
+        out[f"{part}_labels"] = labels[keep]
+    return out
+
+
+def for_configuration(
+    dataset: dict, counts: dict[str, int] | None, labels: int | None, seed: int
+) -> dict:
+    """The data one configuration trains and is tested on, for one replicate ``seed``:
+    its own images (``counts``, a subset of each part: :func:`with_images`), then its
+    ``labels`` (a subset of that training part: :func:`with_labels`)."""
+    return with_labels(with_images(dataset, counts, seed), labels, seed)
 
 
 def save(dataset: dict, path: str | Path) -> None:

@@ -61,6 +61,36 @@ def widths_text(key: str, value) -> str:
     return "-".join(str(v) for v in layer_widths(key, value)) or NO_HIDDEN
 
 
+IMAGES = "images"
+IMAGE_PARTS = ("train", "validation", "test")
+
+
+def image_counts(value) -> dict[str, int] | None:
+    """A classifier's ``images``: "4000-500-500" or [4000, 500, 500] → {train: 4000,
+    validation: 500, test: 500}; None (the whole split) → None; else a GridError."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = [int(v) if v.isdigit() else None for v in value.split("-")]
+    elif isinstance(value, (list, tuple)):
+        parts = [v if isinstance(v, int) and not isinstance(v, bool) else None for v in value]
+    else:
+        parts = None
+    if not parts or len(parts) != len(IMAGE_PARTS) or any(v is None or v < 1 for v in parts):
+        raise GridError(
+            f"{IMAGES}: expected train-validation-test image counts like 4000-500-500 "
+            f"or [4000, 500, 500], got {value!r}"
+        )
+    return dict(zip(IMAGE_PARTS, parts))
+
+
+def train_images(params: dict, train_size: int | None) -> int | None:
+    """The training images a configuration has: its ``images``' train count, else the
+    split's ``train_size``."""
+    counts = image_counts(params.get(IMAGES))
+    return counts["train"] if counts else train_size
+
+
 def canonical(params: dict, train_size: int | None = None) -> dict:
     """Sorted keys; numbers as given (ints, floats); layer widths as "128-64" text;
     ``batch_size: full`` as ``train_size`` (full batch); keys that are absent at their
@@ -76,10 +106,13 @@ def canonical(params: dict, train_size: int | None = None) -> dict:
             raise GridError(error)
         if key in WIDTH_KEYS:
             out[key] = widths_text(key, value)
+        elif key == IMAGES and value is not None:
+            out[key] = "-".join(str(n) for n in image_counts(value).values())
         elif key == "batch_size" and value == FULL_BATCH:
-            if train_size is None:
+            own = train_images(params, train_size)
+            if own is None:
                 raise GridError("batch_size: full needs the training-set size")
-            out[key] = int(train_size)
+            out[key] = int(own)
         elif isinstance(value, bool) or value is None or isinstance(value, str):
             out[key] = value
         elif isinstance(value, int):
@@ -116,15 +149,35 @@ def check(params: dict, where: str, train_size: int | None = None) -> None:
                 )
     if train_size is None:
         return
-    labels = params.get("labels")
-    if labels is not None and labels > train_size:
+    own = train_images(params, train_size)
+    if own > train_size:
         raise GridError(
-            f"{where} labels {labels} is more than the training set ({train_size} images)"
+            f"{where} images {params[IMAGES]}: {own} training images, but the prepared "
+            f"split has {train_size}"
         )
+    labels = params.get("labels")
+    if labels is not None and labels > own:
+        raise GridError(f"{where} labels {labels} is more than the training set ({own} images)")
     of = f"its labels ({labels} labelled images)" if labels is not None else None
-    error = batch_size_error(params["batch_size"], labels or train_size, of)
+    error = batch_size_error(params["batch_size"], labels or own, of)
     if error:
         raise GridError(f"{where} {error}")
+
+
+def check_images(configurations: dict[str, dict], split_sizes: dict[str, int]) -> None:
+    """Every configuration's ``images`` within the prepared split's parts
+    (``split_sizes``: {train, validation, test: images}, None where not known before
+    the data are read: checked when they are); a GridError naming the first
+    configuration, part and counts that do not fit."""
+    for config_id_, params in configurations.items():
+        counts = image_counts(params.get(IMAGES))
+        for part, n in (counts or {}).items():
+            if split_sizes.get(part) is not None and n > split_sizes[part]:
+                raise GridError(
+                    f"{config_id_}: images {params[IMAGES]} asks for {n} {part} images, "
+                    f"but the prepared split has {split_sizes[part]} (data.subset, "
+                    "data.validation_size)"
+                )
 
 
 def config_id(prefix: str, params: dict) -> str:

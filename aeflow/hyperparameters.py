@@ -190,6 +190,17 @@ HYPERPARAMETERS = _entries(
         "description": "classifiers: labelled training images (stratified by class, drawn "
         "per replicate seed, nested); left out: all of them (docs/label-efficiency.md)",
     }),
+    H("images", (CLASSIFIER,), default=None, at_default=ABSENT, schema={
+        "description": "classifiers: a data subset of their own, train-validation-test image "
+        'counts ("4000-500-500": report 003\'s 5 000 images split 80/10/10), each part drawn '
+        "stratified by class, per replicate seed, from that part of the prepared split; left "
+        "out: the whole split",
+        "oneOf": [
+            {"type": "string", "pattern": "^[1-9][0-9]*-[1-9][0-9]*-[1-9][0-9]*$"},
+            {"type": "array", "minItems": 3, "maxItems": 3,
+             "items": {"type": "integer", "minimum": 1}},
+        ],
+    }),
     H("min_steps", (CLASSIFIER,), default=0, at_default=ABSENT, schema={
         "type": "integer", "minimum": 0,
         "description": "classifiers: the fewest optimiser steps; epochs are raised to reach "

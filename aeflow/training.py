@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 from aeflow import files, optim
-from aeflow.data import with_labels
-from aeflow.grid import DEFAULTS, batch_size_error
+from aeflow.data import for_configuration
+from aeflow.grid import DEFAULTS, IMAGES, batch_size_error, image_counts
 from aeflow.logs import duration_text
 from aeflow.memory import keep_freed_memory
 from aeflow.metrics import batch_loss, eval_batch_size, evaluate_split
@@ -385,6 +385,13 @@ def fit_autoencoder(
     return model, _fit(model, "autoencoder", params, data, seed, device, checkpoint, log, engine)
 
 
+def configuration_data(data: dict, params: dict, seed: int) -> dict:
+    """The split as a classifier configuration sees it for one replicate ``seed``: its
+    own ``images`` and ``labels``, if it has them (:func:`aeflow.data.for_configuration`);
+    training and evaluation both take their data from here."""
+    return for_configuration(data, image_counts(params.get(IMAGES)), params.get("labels"), seed)
+
+
 def fit_classifier(
     params: dict,
     data: dict,
@@ -398,8 +405,9 @@ def fit_classifier(
     """Build the classifier, start its encoder from ``encoder`` (an export dict) for
     ``frozen``/``finetune``, freeze it for ``frozen``, train; return (model, result).
 
-    ``params["labels"]``: train on that many labelled images only (stratified, nested,
-    drawn per ``seed``: :func:`aeflow.data.with_labels`); validation stays whole."""
+    ``params["images"]``, ``params["labels"]``: train and validate on the configuration's
+    own subset, and on that many labelled images only (stratified, drawn per ``seed``:
+    :func:`configuration_data`)."""
     from aeflow.models import build_classifier, encoder_options, load_encoder_state
 
     init = params["initialisation"]
@@ -407,7 +415,7 @@ def fit_classifier(
         raise TrainingError(
             f"initialisation {init!r} needs {'an' if init != 'scratch' else 'no'} encoder"
         )
-    data = with_labels(data, params.get("labels"), seed)
+    data = configuration_data(data, params, seed)
     seed_everything(seed)
     model = build_classifier(params, classes=len(data["classes"]))
     if encoder is not None:

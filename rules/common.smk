@@ -54,6 +54,9 @@ try:
     STUDIES, _study_ae, _study_clf = aeflow_studies.expand_studies(
         config, AUTOENCODERS, _train_size()
     )
+    aeflow_grid.check_images(
+        {**CLASSIFIERS, **_study_clf}, aeflow_cost.split_parts(DATA)
+    )
 except aeflow_grid.GridError as err:
     raise WorkflowError(f"Invalid config: {err}")
 MAIN_AUTOENCODERS = list(AUTOENCODERS)

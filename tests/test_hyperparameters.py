@@ -107,7 +107,7 @@ def test_grid_lists_come_from_the_registry():
         k for k, h in HYPERPARAMETERS.items() if "autoencoder" in h.models
     )
     assert set(grid.CLASSIFIER_KEYS) - set(grid.AUTOENCODER_KEYS) == {
-        "hidden", "dropout_at", "labels", "min_steps",
+        "hidden", "dropout_at", "labels", "images", "min_steps",
     }  # fmt: skip
     assert grid.ENCODER_KEYS == ("architecture", "latent", "channels", "pooling")
     assert grid.WIDTH_KEYS == ("channels", "hidden")
