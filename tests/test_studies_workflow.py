@@ -107,6 +107,7 @@ def studies_config(source, checksums) -> dict:
                     "sweeps": {"lr_schedule": ["none", "linear"]},
                     "configurations": [
                         {"batch_size": 30},
+                        {"images": "90-30-50"},
                         {"optimizer": "adam", "lr": 0.01, "latent": 128, "patience": 1,
                          "weight_decay": 0.01, "epochs": 12},
                     ],
@@ -171,6 +172,28 @@ def test_training_options_reach_the_models(finished):
                           & (run_history["metric"] == "loss")].sort_values("epoch")  # fmt: skip
         assert row.best_epoch == int(val.loc[val["value"].idxmin(), "epoch"])
         assert row.final_validation_loss == pytest.approx(val["value"].min())
+
+
+def test_a_configuration_with_its_own_images_trains_and_is_tested_on_them(finished):
+    """``images: 90-30-50`` (report 003's per-study subset): full batch is its 90
+    training images, its validation accuracy counts 30 images and its test confusion
+    matrix 50; the other configurations keep the whole split."""
+    workflow, _, _ = finished
+    clf = read(workflow, "classifier_metrics")
+    own = clf[clf["images"] == "90-30-50"]
+    assert len(own) == 2 and set(own["batch_size"]) == {90}
+    confusion = read(workflow, "confusion_matrices")
+    totals = confusion.groupby(["model_id", "seed"])["count"].sum()
+    for model_id, seed in own[["model_id", "seed"]].itertuples(index=False):
+        assert totals[(model_id, seed)] == 50
+    others = totals.drop(index=list(own["model_id"]), level="model_id")
+    assert len(others) and (others == N_TEST).all()
+    histories = read(workflow, "histories")
+    mine = histories[histories["model_id"].isin(own["model_id"])
+                     & (histories["metric"] == "accuracy")]  # fmt: skip
+    for split, n in (("train", 90), ("validation", 30)):
+        values = mine[mine["split"] == split]["value"] * n
+        assert len(values) and ((values - values.round()).abs() < 1e-6).all()
 
 
 def test_every_study_has_its_figures_and_report_section(finished):
