@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 import aeflow
-from aeflow import efficiency, provenance, report, stats, studies, tables
+from aeflow import efficiency, findings, provenance, report, stats, tables
 from aeflow.grid import AUTOENCODER_KEYS, CLASSIFIER_KEYS
 from aeflow.logs import job_logger
 
@@ -44,7 +44,7 @@ sections = [
             main_ae,
             tables.varying(main_ae, AUTOENCODER_KEYS, at_least="architecture"),
             ["test_mse", "final_validation_loss"]
-            + [c for c in studies.PROBE_COLUMNS if c in main_ae],
+            + [c for c in findings.PROBE_COLUMNS if c in main_ae],
         ),
     ),
 ]
@@ -86,18 +86,18 @@ def study_section(name, study):
     parts = [("Claims and verdicts", verdicts(study))] if study["claims"] else []
     if study["not_measurable"]:
         parts.append(
-            ("The seed's conclusions not measurable here", studies.not_measurable_table(study))
+            ("The seed's conclusions not measurable here", findings.not_measurable_table(study))
         )
-    reported = studies.reported_beside_replicated(study, ae, clf)
+    reported = findings.reported_beside_replicated(study, ae, clf)
     if len(reported):
         parts.append(
             (
                 "What the seed reported beside what aeflow measured",
-                studies.reported_display(reported),
+                findings.reported_display(reported),
             )
         )
-    parts += studies.summary_tables(study, ae, clf)
-    differences = studies.differences_from_base(study, ae, clf)
+    parts += findings.summary_tables(study, ae, clf)
+    differences = findings.differences_from_base(study, ae, clf)
     if len(differences):
         parts.append(("Each configuration against the base, paired by seed", differences))
     figures = [(study_heading(p), p, c) for p, c in snakemake.params.study_figures[name]]
@@ -114,7 +114,7 @@ def study_section(name, study):
 
 
 def verdicts(study):
-    return studies.claim_verdicts(study, ae, clf, histories=histories, confusion=confusion)
+    return findings.claim_verdicts(study, ae, clf, histories=histories, confusion=confusion)
 
 
 def gain_table(name):
