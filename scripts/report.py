@@ -6,6 +6,7 @@ import pandas as pd
 
 import aeflow
 from aeflow import efficiency, findings, provenance, report, stats, tables
+from aeflow import figures as aeflow_figures
 from aeflow.grid import AUTOENCODER_KEYS, CLASSIFIER_KEYS
 from aeflow.logs import job_logger
 
@@ -50,37 +51,6 @@ sections = [
 ]
 
 
-def heading(path):
-    name = Path(path).stem
-    if name.startswith("autoencoder_"):
-        return f"Autoencoder sweep: {name.removeprefix('autoencoder_')}"
-    if name.startswith("classifier_") and name != "classifier_curves":
-        init, param = name.removeprefix("classifier_").split("_", 1)
-        return f"Classifier sweep ({init}): {param}"
-    if name == "probes":
-        return "Probes of every autoencoder: accuracy against reconstruction MSE and latent size"
-    return name.replace("_", " ").capitalize()
-
-
-def study_heading(path):
-    name = Path(path).stem
-    for prefix, text in (
-        ("ae_sweep_", "Autoencoder sweep: "),
-        ("clf_sweep_", "Classifier sweep: "),
-    ):
-        if name.startswith(prefix):
-            return text + name.removeprefix(prefix).replace("_", " ", 1)
-    return {
-        "ae_curves": "Autoencoder loss curves",
-        "reconstructions": "Reconstructions (first seed)",
-        "clf_curves": "Classifier learning curves",
-        "test_accuracy": "Test accuracy by configuration",
-        "confusion_matrices": "Confusion matrices of the classifiers its claims and numbers name",
-        "label_efficiency": "Test accuracy by number of labels",
-        "latent_maps": "Latent maps of the autoencoders (first seed)",
-    }.get(name, name)
-
-
 def study_section(name, study):
     text = [f"Reproduces {study['source']}." if study["source"] else "", study["note"]]
     parts = [("Claims and verdicts", verdicts(study))] if study["claims"] else []
@@ -100,7 +70,7 @@ def study_section(name, study):
     differences = findings.differences_from_base(study, ae, clf)
     if len(differences):
         parts.append(("Each configuration against the base, paired by seed", differences))
-    figures = [(study_heading(p), p, c) for p, c in snakemake.params.study_figures[name]]
+    figures = [(aeflow_figures.heading(p), p, c) for p, c in snakemake.params.study_figures[name]]
     if name in snakemake.params.label_efficiency:
         text.insert(0, answers[name])
         parts[0:0] = [
@@ -141,7 +111,10 @@ if glance:
     at_a_glance = pd.concat(glance, ignore_index=True)[["study", "claim", "verdict"]]
     sections.insert(1, ("Claims of every study at a glance", at_a_glance))
 
-figures = [(heading(p), p, c) for p, c in zip(snakemake.input.figures, snakemake.params.captions)]
+figures = [
+    (aeflow_figures.heading(p), p, c)
+    for p, c in zip(snakemake.input.figures, snakemake.params.captions)
+]
 # the checkout this code runs from (the workflow's package), the configuration files given
 setup = {
     **report.setup_rows(**snakemake.params.setup),
