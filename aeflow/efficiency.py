@@ -18,18 +18,20 @@ import math
 import pandas as pd
 
 from aeflow import stats
+from aeflow.hyperparameters import INITIALISATIONS, NO_HIDDEN
 
 VALUE = "test_accuracy"
-SCRATCH = "scratch"
+# The arms, in the figure's and tables' order: the registry's initialisations (scratch,
+# the one every gain is measured against, first), then efficiency's own linear probe.
+SCRATCH = INITIALISATIONS[0]
 LINEAR_PROBE = "linear probe"
-ARMS = (SCRATCH, "frozen", "finetune", LINEAR_PROBE)  # the figure's and tables' order
-PRETRAINED = ARMS[1:]
+PRETRAINED = (*INITIALISATIONS[1:], LINEAR_PROBE)
+ARMS = (SCRATCH, *PRETRAINED)
 ARM_TEXT = {
     "frozen": "the frozen pretrained encoder",
     "finetune": "fine-tuning the pretrained encoder",
     LINEAR_PROBE: "the linear probe (Linear(n, 10) on the frozen pretrained encoder)",
 }
-NO_HIDDEN = "none"  # aeflow.grid.NO_HIDDEN (not imported: grid is parse-time code)
 
 
 class EfficiencyError(ValueError):

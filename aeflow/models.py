@@ -23,11 +23,17 @@ from torch import nn
 from torch.nn import functional as F
 
 from aeflow import grid
+from aeflow.hyperparameters import HYPERPARAMETERS
 
 INPUT_SHAPE = (1, 28, 28)
 INPUT_SCALE = 1 / 255  # uint8 pixels → [0, 1]
 ENCODER_FORMAT = 1
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+# The constructors' defaults are the registry's (aeflow.hyperparameters), except where an
+# architecture has its own: conv_bn's and conv_deep's dropout 0 and conv_bn's 64-96
+# channels with max-avg pooling (report 004's and 001's networks), mlp's latent 512
+# (report 001's 784-512-784 autoencoder).
+DEFAULT = {name: h.default for name, h in HYPERPARAMETERS.items()}
 
 
 class ModelError(ValueError):
@@ -173,12 +179,12 @@ class ConvEncoder(nn.Module):
 
     def __init__(
         self,
-        latent=64,
-        dropout=0.2,
-        channels=(16, 32),
-        pooling="max",
+        latent=DEFAULT["latent"],
+        dropout=DEFAULT["dropout"],
+        channels=DEFAULT["channels"],
+        pooling=DEFAULT["pooling"],
         batch_norm=False,
-        dropout_at="hidden",
+        dropout_at=DEFAULT["dropout_at"],
     ):
         super().__init__()
         c1, c2 = _two(channels)
@@ -211,10 +217,10 @@ class ConvDecoder(nn.Module):
 
     def __init__(
         self,
-        latent=64,
-        dropout=0.2,
-        output_activation="sigmoid",
-        channels=(16, 32),
+        latent=DEFAULT["latent"],
+        dropout=DEFAULT["dropout"],
+        output_activation=DEFAULT["output_activation"],
+        channels=DEFAULT["channels"],
         batch_norm=False,
     ):
         super().__init__()
@@ -240,7 +246,12 @@ class ConvBNEncoder(ConvEncoder):
     """Report 004's improved encoder: :class:`ConvEncoder` with batch norm before pooling."""
 
     def __init__(
-        self, latent=64, dropout=0.0, channels=(64, 96), pooling="max-avg", dropout_at="hidden"
+        self,
+        latent=DEFAULT["latent"],
+        dropout=0.0,
+        channels=(64, 96),
+        pooling="max-avg",
+        dropout_at=DEFAULT["dropout_at"],
     ):
         super().__init__(latent, dropout, channels, pooling, batch_norm=True, dropout_at=dropout_at)
 
@@ -252,11 +263,11 @@ class ConvBNDecoder(ConvDecoder):
 
     def __init__(
         self,
-        latent=64,
+        latent=DEFAULT["latent"],
         dropout=0.0,
-        output_activation="sigmoid",
+        output_activation=DEFAULT["output_activation"],
         channels=(64, 96),
-        batch_norm=True,
+        batch_norm=DEFAULT["decoder_batch_norm"],
         **_,
     ):
         super().__init__(latent, dropout, output_activation, channels, batch_norm=batch_norm)
@@ -277,7 +288,9 @@ class DeepConvEncoder(nn.Module):
     """Report 001's "Raschka" encoder: 4 × Conv3 (32, 64, 64, 64 channels; strides 1, 2, 2, 1;
     padding 1) with LeakyReLU(0.01) between them → Flatten (64 × 7 × 7) → Linear → (latent,)."""
 
-    def __init__(self, latent=64, dropout=0.0, dropout_at="hidden", **_):
+    def __init__(
+        self, latent=DEFAULT["latent"], dropout=0.0, dropout_at=DEFAULT["dropout_at"], **_
+    ):
         super().__init__()
         self.latent = latent
         dropout, at_flatten = dropout_at_places(dropout, dropout_at)
@@ -303,7 +316,13 @@ class DeepConvDecoder(nn.Module):
     """Mirror of :class:`DeepConvEncoder`: Linear → 64 × 7 × 7 → 4 × ConvTranspose3 (64, 64,
     32, 1 channels; strides 1, 2, 2, 1) → 29 × 29 → :class:`Trim` to 28 × 28 → activation."""
 
-    def __init__(self, latent=64, dropout=0.0, output_activation="sigmoid", **_):
+    def __init__(
+        self,
+        latent=DEFAULT["latent"],
+        dropout=0.0,
+        output_activation=DEFAULT["output_activation"],
+        **_,
+    ):
         super().__init__()
         self.layers = nn.Sequential(
             nn.Linear(latent, 64 * 7 * 7),
@@ -329,7 +348,7 @@ class DeepConvDecoder(nn.Module):
 class MLPEncoder(nn.Module):
     """Report 001's feed-forward encoder: Flatten (784) → Linear → ReLU → Dropout → (latent,)."""
 
-    def __init__(self, latent=512, dropout=0.0, dropout_at="hidden", **_):
+    def __init__(self, latent=512, dropout=0.0, dropout_at=DEFAULT["dropout_at"], **_):
         super().__init__()
         self.latent = latent
         dropout, at_flatten = dropout_at_places(dropout, dropout_at)
@@ -344,7 +363,9 @@ class MLPEncoder(nn.Module):
 class MLPDecoder(nn.Module):
     """(latent,) → Linear → 784 → activation → (1, 28, 28)."""
 
-    def __init__(self, latent=512, dropout=0.0, output_activation="sigmoid", **_):
+    def __init__(
+        self, latent=512, dropout=0.0, output_activation=DEFAULT["output_activation"], **_
+    ):
         super().__init__()
         self.layers = nn.Sequential(
             nn.Linear(latent, 28 * 28),
@@ -390,7 +411,9 @@ def encoder_options(params: dict) -> dict:
     return {k: params.get(k, OPTION_DEFAULTS[k]) for k in ENCODER_OPTIONS}
 
 
-def build_encoder(architecture, latent, dropout, options=None, dropout_at="hidden") -> nn.Module:
+def build_encoder(
+    architecture, latent, dropout, options=None, dropout_at=DEFAULT["dropout_at"]
+) -> nn.Module:
     _check(architecture=architecture, latent=latent)
     options = {**OPTION_DEFAULTS, **(options or {})}
     return ENCODERS[architecture](latent, dropout, dropout_at=dropout_at, **options)
@@ -399,13 +422,13 @@ def build_encoder(architecture, latent, dropout, options=None, dropout_at="hidde
 class Autoencoder(nn.Module):
     def __init__(
         self,
-        architecture="conv",
-        latent=64,
-        dropout=0.2,
-        output_activation="sigmoid",
-        channels="16-32",
-        pooling="max",
-        decoder_batch_norm=True,
+        architecture=DEFAULT["architecture"],
+        latent=DEFAULT["latent"],
+        dropout=DEFAULT["dropout"],
+        output_activation=DEFAULT["output_activation"],
+        channels=DEFAULT["channels"],
+        pooling=DEFAULT["pooling"],
+        decoder_batch_norm=DEFAULT["decoder_batch_norm"],
     ):
         super().__init__()
         _check(architecture=architecture, output_activation=output_activation, latent=latent)
@@ -433,14 +456,14 @@ class Classifier(nn.Module):
 
     def __init__(
         self,
-        architecture="conv",
-        latent=64,
-        hidden=128,
-        dropout=0.2,
+        architecture=DEFAULT["architecture"],
+        latent=DEFAULT["latent"],
+        hidden=DEFAULT["hidden"],
+        dropout=DEFAULT["dropout"],
         classes=10,
-        channels="16-32",
-        pooling="max",
-        dropout_at="hidden",
+        channels=DEFAULT["channels"],
+        pooling=DEFAULT["pooling"],
+        dropout_at=DEFAULT["dropout_at"],
     ):
         super().__init__()
         _check(architecture=architecture, latent=latent)

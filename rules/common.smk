@@ -10,6 +10,7 @@ mimetypes.add_type("application/vnd.apache.parquet", ".parquet")
 
 from aeflow import codedeps as aeflow_codedeps
 from aeflow import cost as aeflow_cost
+from aeflow import figures as aeflow_figures
 from aeflow import grid as aeflow_grid
 from aeflow import machine as aeflow_machine
 from aeflow import provenance as aeflow_provenance
@@ -135,6 +136,11 @@ def caption_text(name):
     return (Path(workflow.basedir) / "report" / f"{name}.rst").read_text().strip()
 
 
+def figure_caption_text(path):
+    """The caption of the figure at `path` (its kind's, in aeflow/figures.py)."""
+    return caption_text(aeflow_figures.caption(path))
+
+
 # The four tables, each named once: TABLE["histories"] is its path.
 TABLE = {
     name: f"results/tables/{name}.parquet"
@@ -161,33 +167,6 @@ FIGURES = (
         "results/figures/probes.png",
     ]
 )
-
-
-STUDY_CAPTIONS = {
-    "ae_sweep": "autoencoder_sweep",
-    "ae_curves": "study_autoencoder_curves",
-    "reconstructions": "reconstructions",
-    "clf_sweep": "classifier_sweep",
-    "clf_curves": "classifier_curves",
-    "test_accuracy": "study_test_accuracy",
-    "confusion_matrices": "study_confusion_matrices",
-    "label_efficiency": "label_efficiency",
-    "latent_maps": "study_latent_maps",
-}
-
-
-def figure_caption(path):
-    """Caption file name of a figure path."""
-    name = Path(path).stem
-    if "/studies/" in str(path):
-        return next(c for k, c in STUDY_CAPTIONS.items() if name.startswith(k))
-    if name.startswith("autoencoder_"):
-        return "autoencoder_sweep"
-    if name.startswith("classifier_") and name != "classifier_curves":
-        return "classifier_sweep"
-    if name == "confusion_matrices":
-        return "confusion_matrices_figure"
-    return name
 
 
 def study_figures(name):

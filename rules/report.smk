@@ -50,7 +50,7 @@ rule report:
         },
         # names and content hashes: a moved checkout or config file reruns nothing
         config_files=aeflow_provenance.config_digests(workflow.configfiles),
-        captions=[caption_text(figure_caption(f)) for f in FIGURES],
+        captions=[figure_caption_text(f) for f in FIGURES],
         base_classifiers=base_classifiers(),
         main_autoencoders=MAIN_AUTOENCODERS,
         main_classifiers=MAIN_CLASSIFIERS,
@@ -58,7 +58,7 @@ rule report:
         label_efficiency=[name for name in STUDIES if label_efficiency_study(name)],
         all_labels=_train_size(),
         study_figures={
-            name: [(f, caption_text(figure_caption(f))) for f in figures]
+            name: [(f, figure_caption_text(f)) for f in figures]
             for name, figures in STUDY_FIGURES.items()
         },
     script:

@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 
 import aeflow
-from aeflow import efficiency, provenance, report, stats, studies, tables
+from aeflow import efficiency, findings, provenance, report, stats, tables
+from aeflow import figures as aeflow_figures
 from aeflow.grid import AUTOENCODER_KEYS, CLASSIFIER_KEYS
 from aeflow.logs import job_logger
 
@@ -44,41 +45,10 @@ sections = [
             main_ae,
             tables.varying(main_ae, AUTOENCODER_KEYS, at_least="architecture"),
             ["test_mse", "final_validation_loss"]
-            + [c for c in studies.PROBE_COLUMNS if c in main_ae],
+            + [c for c in findings.PROBE_COLUMNS if c in main_ae],
         ),
     ),
 ]
-
-
-def heading(path):
-    name = Path(path).stem
-    if name.startswith("autoencoder_"):
-        return f"Autoencoder sweep: {name.removeprefix('autoencoder_')}"
-    if name.startswith("classifier_") and name != "classifier_curves":
-        init, param = name.removeprefix("classifier_").split("_", 1)
-        return f"Classifier sweep ({init}): {param}"
-    if name == "probes":
-        return "Probes of every autoencoder: accuracy against reconstruction MSE and latent size"
-    return name.replace("_", " ").capitalize()
-
-
-def study_heading(path):
-    name = Path(path).stem
-    for prefix, text in (
-        ("ae_sweep_", "Autoencoder sweep: "),
-        ("clf_sweep_", "Classifier sweep: "),
-    ):
-        if name.startswith(prefix):
-            return text + name.removeprefix(prefix).replace("_", " ", 1)
-    return {
-        "ae_curves": "Autoencoder loss curves",
-        "reconstructions": "Reconstructions (first seed)",
-        "clf_curves": "Classifier learning curves",
-        "test_accuracy": "Test accuracy by configuration",
-        "confusion_matrices": "Confusion matrices of the classifiers its claims and numbers name",
-        "label_efficiency": "Test accuracy by number of labels",
-        "latent_maps": "Latent maps of the autoencoders (first seed)",
-    }.get(name, name)
 
 
 def study_section(name, study):
@@ -86,21 +56,21 @@ def study_section(name, study):
     parts = [("Claims and verdicts", verdicts(study))] if study["claims"] else []
     if study["not_measurable"]:
         parts.append(
-            ("The seed's conclusions not measurable here", studies.not_measurable_table(study))
+            ("The seed's conclusions not measurable here", findings.not_measurable_table(study))
         )
-    reported = studies.reported_beside_replicated(study, ae, clf)
+    reported = findings.reported_beside_replicated(study, ae, clf)
     if len(reported):
         parts.append(
             (
                 "What the seed reported beside what aeflow measured",
-                studies.reported_display(reported),
+                findings.reported_display(reported),
             )
         )
-    parts += studies.summary_tables(study, ae, clf)
-    differences = studies.differences_from_base(study, ae, clf)
+    parts += findings.summary_tables(study, ae, clf)
+    differences = findings.differences_from_base(study, ae, clf)
     if len(differences):
         parts.append(("Each configuration against the base, paired by seed", differences))
-    figures = [(study_heading(p), p, c) for p, c in snakemake.params.study_figures[name]]
+    figures = [(aeflow_figures.heading(p), p, c) for p, c in snakemake.params.study_figures[name]]
     if name in snakemake.params.label_efficiency:
         text.insert(0, answers[name])
         parts[0:0] = [
@@ -114,7 +84,7 @@ def study_section(name, study):
 
 
 def verdicts(study):
-    return studies.claim_verdicts(study, ae, clf, histories=histories, confusion=confusion)
+    return findings.claim_verdicts(study, ae, clf, histories=histories, confusion=confusion)
 
 
 def gain_table(name):
@@ -141,7 +111,10 @@ if glance:
     at_a_glance = pd.concat(glance, ignore_index=True)[["study", "claim", "verdict"]]
     sections.insert(1, ("Claims of every study at a glance", at_a_glance))
 
-figures = [(heading(p), p, c) for p, c in zip(snakemake.input.figures, snakemake.params.captions)]
+figures = [
+    (aeflow_figures.heading(p), p, c)
+    for p, c in zip(snakemake.input.figures, snakemake.params.captions)
+]
 # the checkout this code runs from (the workflow's package), the configuration files given
 setup = {
     **report.setup_rows(**snakemake.params.setup),

@@ -202,3 +202,13 @@ def test_plateau_table():
     assert out.loc[("finetune", 1000), "stopped early"] == "1 of 3"
     reached = out["plateau reached"]
     assert reached[reached].index.get_level_values("labels").unique().tolist() == [100]
+
+
+def test_the_arms_are_the_registrys_initialisations_then_the_linear_probe():
+    from aeflow.hyperparameters import INITIALISATIONS, NO_HIDDEN
+
+    assert efficiency.ARMS == ("scratch", "frozen", "finetune", "linear probe")
+    assert efficiency.ARMS[:-1] == INITIALISATIONS
+    assert efficiency.SCRATCH not in efficiency.PRETRAINED
+    assert efficiency.arm("frozen", NO_HIDDEN) == efficiency.LINEAR_PROBE
+    assert efficiency.arm("frozen", 128) == "frozen"

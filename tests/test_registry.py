@@ -138,3 +138,20 @@ def test_bad_channels(value, match):
 def test_bad_pooling():
     with pytest.raises(ModelError, match="pooling 'avg' unknown"):
         models.build_autoencoder({**AE, "architecture": "conv", "pooling": "avg"})
+
+
+def test_the_constructors_defaults_are_the_registrys():
+    """Autoencoder() and Classifier() are the registry's default configuration, layer for
+    layer (the defaults come from aeflow.hyperparameters, not typed in models.py)."""
+    import inspect
+
+    from aeflow.hyperparameters import HYPERPARAMETERS
+
+    for cls in (models.Autoencoder, models.Classifier):
+        for name, p in inspect.signature(cls).parameters.items():
+            if name in HYPERPARAMETERS:
+                assert p.default == HYPERPARAMETERS[name].default, (cls.__name__, name)
+    defaults = {n: h.default for n, h in HYPERPARAMETERS.items()}
+    assert models.Classifier().head[0].out_features == defaults["hidden"]
+    assert models.Autoencoder().encoder.latent == defaults["latent"]
+    assert isinstance(models.Autoencoder().decoder.layers[-1], nn.Sigmoid)

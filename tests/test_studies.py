@@ -6,7 +6,7 @@ import copy
 import pandas as pd
 import pytest
 
-from aeflow import grid, stats, studies
+from aeflow import findings, grid, stats, studies
 from aeflow.grid import GridError
 
 AE_BASE = {"architecture": "conv", "latent": 16, "dropout": 0.2, "optimizer": "adam",
@@ -191,7 +191,7 @@ def test_claim_holds_when_every_seed_agrees():
     s, ids = mlp_study()
     table = metrics_table({ids["adam"]: [0.90, 0.91, 0.92], ids["sgd"]: [0.80, 0.82, 0.81]},
                           "test_accuracy")  # fmt: skip
-    out = studies.claim_verdicts(s, table.iloc[0:0], table)
+    out = findings.claim_verdicts(s, table.iloc[0:0], table)
     assert list(out["verdict"]) == ["holds"]
     assert "10.00 points" in out["measured"][0]  # mean of 0.10, 0.09, 0.11
     assert "(base) − (optimizer=sgd)" in out["measured"][0]  # the base is Adam
@@ -201,10 +201,10 @@ def test_claim_contradicted_and_not_settled():
     s, ids = mlp_study()
     worse = metrics_table({ids["adam"]: [0.70, 0.71, 0.72], ids["sgd"]: [0.80, 0.82, 0.81]},
                           "test_accuracy")  # fmt: skip
-    assert list(studies.claim_verdicts(s, worse.iloc[0:0], worse)["verdict"]) == ["contradicted"]
+    assert list(findings.claim_verdicts(s, worse.iloc[0:0], worse)["verdict"]) == ["contradicted"]
     noisy = metrics_table({ids["adam"]: [0.90, 0.70, 0.85], ids["sgd"]: [0.80, 0.82, 0.81]},
                           "test_accuracy")  # fmt: skip
-    verdict = studies.claim_verdicts(s, noisy.iloc[0:0], noisy)["verdict"][0]
+    verdict = findings.claim_verdicts(s, noisy.iloc[0:0], noisy)["verdict"][0]
     assert verdict.startswith("not settled")
 
 
@@ -212,11 +212,11 @@ def test_differences_from_base_and_summary():
     s, ids = mlp_study()
     table = metrics_table({ids["adam"]: [0.90, 0.91, 0.92], ids["sgd"]: [0.80, 0.82, 0.81]},
                           "test_accuracy")  # fmt: skip
-    diff = studies.differences_from_base(s, table.iloc[0:0], table)
+    diff = findings.differences_from_base(s, table.iloc[0:0], table)
     assert list(diff["configuration"]) == ["optimizer=sgd"]  # the base (Adam) is not compared
     assert list(diff["than the base"]) == ["worse"]
     assert diff["difference from base"][0].startswith("test_accuracy: -10.00 points [-12.48")
-    ((heading, summary),) = studies.summary_tables(s, table.iloc[0:0], table)
+    ((heading, summary),) = findings.summary_tables(s, table.iloc[0:0], table)
     assert heading == "Classifiers"
     row = summary.set_index("configuration").loc["base"]
     assert row["test_accuracy mean"] == pytest.approx(0.91)
@@ -286,16 +286,16 @@ def test_lower_is_better_claim_on_autoencoders(dropout0, base, verdict, measured
     s, a, b = ae_study()
     table = metrics_table({a: dropout0, b: base}, "test_mse")
     clf = table.iloc[0:0]
-    out = studies.claim_verdicts(s, table, clf)
+    out = findings.claim_verdicts(s, table, clf)
     assert list(out["verdict"]) == [verdict]
     assert out["measured"][0] == f"test_mse: (dropout=0.0) − (base) = {measured}"
     assert list(out["source"]) == ["report 004"]
     # the base comparison uses the same direction: lower test MSE is better
-    diff = studies.differences_from_base(s, table, clf)
+    diff = findings.differences_from_base(s, table, clf)
     assert list(diff["configuration"]) == ["dropout=0.0"]
     assert list(diff["than the base"]) == [than_base]
     assert diff["difference from base"][0] == f"test_mse: {measured}"
-    ((heading, _),) = studies.summary_tables(s, table, clf)
+    ((heading, _),) = findings.summary_tables(s, table, clf)
     assert heading == "Autoencoders"
 
 
@@ -304,12 +304,12 @@ def test_autoencoder_summary_shows_the_probes():
     table = metrics_table({a: [0.02, 0.02], b: [0.03, 0.03]}, "test_mse").assign(
         test_knn_accuracy=[0.80, 0.82, 0.70, 0.72], test_linear_probe_accuracy=0.75
     )
-    ((_, summary),) = studies.summary_tables(s, table, table.iloc[0:0])
+    ((_, summary),) = findings.summary_tables(s, table, table.iloc[0:0])
     row = summary.set_index("configuration").loc["dropout=0.0"]
     assert row["test_knn_accuracy mean"] == pytest.approx(0.81)
     assert row["test_linear_probe_accuracy mean"] == pytest.approx(0.75)
     # tables written before the probes existed still summarise
-    ((_, older),) = studies.summary_tables(s, table.drop(columns=list(studies.PROBE_COLUMNS)),
+    ((_, older),) = findings.summary_tables(s, table.drop(columns=list(findings.PROBE_COLUMNS)),
                                            table.iloc[0:0])  # fmt: skip
     assert "test_knn_accuracy mean" not in older
 
@@ -362,7 +362,7 @@ def test_reported_beside_replicated_mean_interval_and_difference():
     table = metrics_table({ids["optimizer=sgd"]: [0.80, 0.82, 0.81], ids["base"]: [0.90, 0.91, 0.92]},
                           "test_accuracy")  # fmt: skip
     table.loc[(table["model_id"] == ids["base"]) & (table["seed"] == 2), "diverged"] = True
-    out = studies.reported_beside_replicated(s, table.iloc[0:0], table).set_index("configuration")
+    out = findings.reported_beside_replicated(s, table.iloc[0:0], table).set_index("configuration")
     half = 4.302653 * 0.01 / 3**0.5
     sgd = out.loc["optimizer=sgd"]
     assert sgd["reported"] == 0.85 and sgd["seeds"] == 3
@@ -377,7 +377,7 @@ def test_reported_beside_replicated_mean_interval_and_difference():
     assert base["seeds"] == 2 and base["replicated mean"] == pytest.approx(0.905)
     assert base["difference"] == pytest.approx(0.0) and base["reported inside interval"] == "yes"
     one_seed = table[table["seed"] == 0]
-    lone = studies.reported_beside_replicated(s, table.iloc[0:0], one_seed)
+    lone = findings.reported_beside_replicated(s, table.iloc[0:0], one_seed)
     assert list(lone["reported inside interval"]) == ["no interval", "no interval"]
 
 
@@ -389,7 +389,7 @@ def test_claim_quotes_are_shown_beside_the_verdict():
     ids = {clf[i]["optimizer"]: i for i in s["classifiers"]}
     table = metrics_table({ids["adam"]: [0.90, 0.91, 0.92], ids["sgd"]: [0.80, 0.82, 0.81]},
                           "test_accuracy")  # fmt: skip
-    out = studies.claim_verdicts(s, table.iloc[0:0], table)
+    out = findings.claim_verdicts(s, table.iloc[0:0], table)
     assert list(out.columns) == ["seed says", "claim", "kind", "measured", "verdict"]
     assert out["seed says"][0] == "Adam muestra ventajas"
 
@@ -424,7 +424,7 @@ def runs_table(ids, columns_by_arm):
 
 
 def verdict_of(s, clf, **tables):
-    out = studies.claim_verdicts(s, clf.iloc[0:0], clf, **tables)
+    out = findings.claim_verdicts(s, clf.iloc[0:0], clf, **tables)
     return out["verdict"][0], out["measured"][0], out["kind"][0]
 
 
@@ -497,7 +497,7 @@ def test_gap_loss_is_validation_minus_train():
     measure = studies._measure("gap_loss", "autoencoder", "x")
     table = pd.DataFrame({"model_id": ["m"], "seed": [0], "diverged": [False],
                           "final_train_loss": [0.2], "final_validation_loss": [0.5]})  # fmt: skip
-    assert studies.measure_runs(measure, ["m"], table)["value"][0] == pytest.approx(0.3)
+    assert findings.measure_runs(measure, ["m"], table)["value"][0] == pytest.approx(0.3)
 
 
 def history(ids, curves_by_arm, split="validation", metric="accuracy"):
@@ -576,7 +576,7 @@ def test_best_over_the_epochs_its_epoch_and_loss_thresholds(metric, adam, sgd):
     s, ids = kinds_study([{**FASTER, "metric": metric}])
     table = runs_table(ids, {"adam": {"test_accuracy": [0.9] * 2},
                              "sgd": {"test_accuracy": [0.9] * 2}})  # fmt: skip
-    runs = studies.measure_runs(s["claims"][0]["measure"], list(ids.values()), table,
+    runs = findings.measure_runs(s["claims"][0]["measure"], list(ids.values()), table,
                                 history(ids, losses, metric="loss"))  # fmt: skip
     by_arm = runs.groupby("model_id")["value"].agg(["min", "max"])
     assert list(by_arm.loc[ids["adam"]]) == [adam, adam]
@@ -701,7 +701,7 @@ def test_reported_numbers_are_shown_in_the_unit_of_the_replicated_ones():
     ])  # fmt: skip
     clf = runs_table(ids, {"adam": {"final_validation_accuracy": [0.90, 0.91, 0.92],
                                     "final_validation_loss": [0.30, 0.31, 0.32]}})  # fmt: skip
-    shown = studies.reported_display(studies.reported_beside_replicated(s, clf.iloc[0:0], clf))
+    shown = findings.reported_display(findings.reported_beside_replicated(s, clf.iloc[0:0], clf))
     accuracy, loss = shown.to_dict("records")
     assert accuracy["reported"] == "91.27 %"
     assert accuracy["replicated: mean [95 % interval]"] == "91.00 % [88.52 %, 93.48 %]"
@@ -715,11 +715,11 @@ def test_not_measurable_conclusions_are_listed_with_why():
     block["not_measurable"] = [{"quote": "converge más rápido", "source": "fig. 3",
                                 "reason": "no speed measure"}]  # fmt: skip
     found, _, _ = expanded({"mlp": block})
-    table = studies.not_measurable_table(found["mlp"])
+    table = findings.not_measurable_table(found["mlp"])
     assert table.to_dict("records") == [
         {"source": "fig. 3", "seed says": "converge más rápido", "why not here": "no speed measure"}
     ]
-    assert studies.not_measurable_table(expanded({"mlp": MLP})[0]["mlp"]).empty
+    assert findings.not_measurable_table(expanded({"mlp": MLP})[0]["mlp"]).empty
 
 
 def test_the_default_config_and_its_quick_variant_parse_and_resolve_every_claim():

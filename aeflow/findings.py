@@ -1,0 +1,416 @@
+"""What a study found, at report time: its claims' verdicts, the seed's reported
+numbers beside aeflow's, summary tables and differences from the base, computed from
+the tidy tables and the plain-data study descriptions of
+:func:`aeflow.studies.expand_studies`.
+
+A claim's measure (a column of the metrics tables, a generalisation gap, or a
+history-derived value: :func:`measure_runs`) is compared paired by seed with its 95 %
+interval (:mod:`aeflow.stats`); :func:`claim_verdicts`, :func:`summary_tables` and
+:func:`differences_from_base` make a study's report section. Imports flow one way:
+this module uses :mod:`aeflow.studies`, never the reverse (parse time imports no pandas).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from aeflow import stats, tables
+from aeflow.studies import column_unit
+
+# The metric a comparison against the base uses, and which direction is better.
+PRIMARY = {"autoencoder": ("test_mse", "lower"), "classifier": ("test_accuracy", "higher")}
+# The probes of an autoencoder's frozen latent (aeflow.probes), in its study's summary.
+PROBE_COLUMNS = ("test_knn_accuracy", "test_linear_probe_accuracy")
+
+
+def _unit_text(unit: str, estimate: stats.Estimate) -> str:
+    if unit == "fraction":
+        return estimate.text(100, " points")
+    if unit == "epochs":
+        return estimate.text(1, " epochs", digits=1)
+    if unit == "seconds":
+        return estimate.text(1, " s", digits=1)
+    return estimate.text(1, "", digits=5)
+
+
+def _margin_text(unit: str, margin: float) -> str:
+    if unit == "fraction":
+        return f"±{100 * margin:.2f} points"
+    if unit in ("epochs", "seconds"):
+        return f"±{margin:g} {'epochs' if unit == 'epochs' else 's'}"
+    return f"±{margin:g}"
+
+
+def measure_runs(
+    measure: dict, model_ids, metrics: pd.DataFrame, histories: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per run (``model_id``, ``seed``) of ``model_ids``: its ``diverged`` flag,
+    the ``value`` of the measure and whether that value is ``censored`` (an ``epochs_to``
+    threshold never reached: the value is then the epochs run + 1, a lower bound).
+
+    Columns and gaps come from the metrics table; ``epochs_to`` and ``best`` from the
+    histories table (the first epoch whose value is at or below a loss threshold, at
+    or above an accuracy one; the lowest loss or highest accuracy over the epochs, and
+    the first epoch that has it)."""
+    runs = metrics[metrics["model_id"].isin(list(model_ids))]
+    out = runs[["model_id", "seed"]].copy()
+    out["diverged"] = runs["diverged"].astype(bool) if "diverged" in runs else False
+    out["censored"] = False
+    kind = measure["type"]
+    if kind == "column":
+        out["value"] = runs[measure["column"]].astype(float)
+        return out.reset_index(drop=True)
+    if kind == "gap":
+        first, second = measure["columns"]
+        out["value"] = runs[first].astype(float) - runs[second].astype(float)
+        return out.reset_index(drop=True)
+    if histories is None:
+        raise ValueError(f"the measure {measure['label']!r} needs the histories table")
+    h = histories[
+        histories["model_id"].isin(list(model_ids))
+        & (histories["split"] == measure["split"])
+        & (histories["metric"] == measure["metric"])
+    ].sort_values("epoch")
+    lower = measure["metric"] == "loss"
+    values = {}
+    for (model_id, seed), run in h.groupby(["model_id", "seed"]):
+        if kind == "best":
+            values[model_id, seed] = (run["value"].min() if lower else run["value"].max(), False)
+            continue
+        if kind == "epoch_of_best":  # the first epoch with the best value
+            best = run["value"].idxmin() if lower else run["value"].idxmax()
+            values[model_id, seed] = (float(run.loc[best, "epoch"]), False)
+            continue
+        hit = run["value"] <= measure["value"] if lower else run["value"] >= measure["value"]
+        if hit.any():
+            values[model_id, seed] = (float(run.loc[hit, "epoch"].iloc[0]), False)
+        else:
+            values[model_id, seed] = (float(run["epoch"].max() + 1), True)
+    keys = list(zip(out["model_id"], out["seed"]))
+    out["value"] = [values.get(k, (math.nan, False))[0] for k in keys]
+    out["censored"] = [values.get(k, (math.nan, False))[1] for k in keys]
+    return out.reset_index(drop=True)
+
+
+def _paired(measure, a, b, metrics, histories):
+    """(a − b paired by seed, censored runs of a, of b, among the pairs used)."""
+    runs = measure_runs(measure, [a, b], metrics, histories)
+    diff = stats.paired_difference(runs, "model_id", a, b, "value")
+    ok = runs[~runs["diverged"]]
+    seeds = set(ok.loc[ok["model_id"] == a, "seed"]) & set(ok.loc[ok["model_id"] == b, "seed"])
+    paired = ok[ok["seed"].isin(seeds)]
+    censored = {arm: int(paired.loc[paired["model_id"] == arm, "censored"].sum()) for arm in (a, b)}
+    return diff, censored[a], censored[b], len(seeds)
+
+
+def _censoring_verdict(verdict: str, sides: set[int], censored_a: int, censored_b: int) -> str:
+    """A settled verdict only where never-reached thresholds cannot have made it: a
+    censored value (epochs run + 1) is a lower bound, so censored runs of a can only
+    pull a − b down (an interval above a bound stays valid) and those of b only up.
+    ``sides``: the sides of the bound(s) the verdict rests on (+1 above, −1 below)."""
+    if not (censored_a or censored_b) or verdict.startswith("not settled"):
+        return verdict
+    allowed = set()
+    if not censored_b:
+        allowed.add(+1)  # a's censoring can only understate a − b: "above" stands
+    if not censored_a:
+        allowed.add(-1)
+    if sides <= allowed:
+        return verdict
+    return "not settled (a threshold was not reached in some runs)"
+
+
+def _censored_text(n_pairs, censored_a, censored_b, a_label, b_label):
+    if not (censored_a or censored_b):
+        return ""
+    return (
+        f"; never reached in {censored_a} of {n_pairs} runs of ({a_label}) and "
+        f"{censored_b} of {n_pairs} of ({b_label}), counted as the epochs run + 1"
+    )
+
+
+def _comparison(c, metrics, histories):
+    m = c["measure"]
+    diff, cens_a, cens_b, n = _paired(m, c["a"], c["b"], metrics, histories)
+    sign = +1 if c["better"] == "higher" else -1
+    verdict = stats.verdict(diff, "positive" if sign > 0 else "negative")
+    side = sign if verdict == "holds" else -sign
+    verdict = _censoring_verdict(verdict, {side}, cens_a, cens_b)
+    measured = (f"{m['label']}: ({c['a_label']}) − ({c['b_label']}) = {_unit_text(m['unit'], diff)}"
+                + _censored_text(n, cens_a, cens_b, c["a_label"], c["b_label"]))  # fmt: skip
+    return measured, verdict
+
+
+def _equivalence(c, metrics, histories):
+    m = c["measure"]
+    diff, cens_a, cens_b, n = _paired(m, c["a"], c["b"], metrics, histories)
+    verdict = stats.equivalence_verdict(diff, c["margin"])
+    if verdict == "holds":
+        sides = {+1, -1}  # inside: above −margin and below +margin
+    else:
+        sides = {+1} if diff.n and diff.low > c["margin"] else {-1}
+    verdict = _censoring_verdict(verdict, sides, cens_a, cens_b)
+    measured = (
+        f"{m['label']}: ({c['a_label']}) − ({c['b_label']}) = {_unit_text(m['unit'], diff)}; "
+        f"margin {_margin_text(m['unit'], c['margin'])}"
+        + _censored_text(n, cens_a, cens_b, c["a_label"], c["b_label"])
+    )
+    return measured, verdict
+
+
+def confusion_rates(confusion: pd.DataFrame, model_id: str, seeds=None) -> dict:
+    """{seed: row-normalised confusion matrix (DataFrame, true × predicted class names,
+    fractions of each true class)} of one classifier; only ``seeds`` when given."""
+    rows = confusion[confusion["model_id"] == model_id]
+    if seeds is not None:
+        rows = rows[rows["seed"].isin(list(seeds))]
+    names = rows.drop_duplicates("true_label").set_index("true_label")["true_name"].sort_index()
+    out = {}
+    for seed, run in rows.groupby("seed"):
+        counts = run.pivot_table(index="true_label", columns="predicted_label", values="count",
+                                 aggfunc="sum", fill_value=0)  # fmt: skip
+        counts = counts.reindex(index=names.index, columns=names.index, fill_value=0)
+        counts.index = list(names)
+        counts.columns = list(names)
+        totals = counts.sum(axis=1).replace(0, float("nan"))
+        out[int(seed)] = counts.div(totals, axis=0).fillna(0.0)
+    return out
+
+
+def top_confusions(rates, k: int) -> list[tuple[str, str, float]]:
+    """The ``k`` largest off-diagonal cells of a rate matrix: (true, predicted, rate)."""
+    cells = [(t, p, float(rates.loc[t, p])) for t in rates.index for p in rates.columns if t != p]
+    return sorted(cells, key=lambda cell: -cell[2])[:k]
+
+
+def _confusion(c, classifier_metrics, confusion):
+    """Per seed: the top-th largest confusion among the named classes minus the largest
+    one outside them (positive: the top confusions all lie among them), its mean and
+    95 % interval over seeds, and the verdict on its sign."""
+    if confusion is None:
+        raise ValueError(f"the claim {c['claim']!r} needs the confusion-matrix table")
+    names, top = c["classes"]["names"], c["classes"]["top"]
+    runs = classifier_metrics[classifier_metrics["model_id"] == c["configuration"]]
+    ok = runs[~runs["diverged"].astype(bool)] if "diverged" in runs else runs
+    by_seed = confusion_rates(confusion, c["configuration"], ok["seed"])
+    margins = []
+    for rates in by_seed.values():
+        unknown = [n for n in names if n not in rates.index]
+        if unknown:
+            raise ValueError(f"claim {c['claim']!r}: no class {', '.join(unknown)} in the table")
+        inside = sorted((rates.loc[t, p] for t in names for p in names if t != p), reverse=True)
+        outside = [rates.loc[t, p] for t in rates.index for p in rates.columns
+                   if t != p and not (t in names and p in names)]  # fmt: skip
+        margins.append(float(inside[top - 1] - max(outside)))
+    est = stats.Estimate.of(margins)
+    if by_seed:
+        mean = sum(by_seed.values()) / len(by_seed)
+        cells = ", ".join(
+            f"{t} → {p} {100 * r:.1f} %" + ("" if t in names and p in names else " (outside)")
+            for t, p, r in top_confusions(mean, top)
+        )
+    else:
+        cells = "no confusion rows"
+    measured = (
+        f"({c['label']}): largest {top} confusions of the mean matrix (% of the true class): "
+        f"{cells}; per seed, the {_ordinal(top)} largest among "
+        f"{', '.join(names)} − the largest outside them = {est.text(100, ' points')}"
+    )
+    return measured, stats.verdict(est, "positive")
+
+
+def _ordinal(n: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+def claim_verdicts(
+    study: dict,
+    autoencoder_metrics: pd.DataFrame,
+    classifier_metrics: pd.DataFrame,
+    histories: pd.DataFrame | None = None,
+    confusion: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The study's claims, each with what was measured and the computed verdict: *holds*,
+    *contradicted* or *not settled* for every kind.
+
+    A comparison: a − b paired by seed with its 95 % interval, on the claimed side of 0
+    (:func:`aeflow.stats.verdict`). An equivalence: the interval inside ±margin
+    (:func:`aeflow.stats.equivalence_verdict`). A confusion claim: the top-k confusions
+    of the classifier among the named classes, seed by seed (:func:`_confusion`).
+    ``histories`` and ``confusion`` are needed by claims on history-derived measures and
+    by confusion claims."""
+    rows = []
+    for c in study["claims"]:
+        table = autoencoder_metrics if c["model"] == "autoencoder" else classifier_metrics
+        kind = c.get("kind", "comparison")
+        if kind == "confusion":
+            measured, verdict = _confusion(c, classifier_metrics, confusion)
+            kind_text = f"confusion (top {c['classes']['top']})"
+        elif kind == "equivalence":
+            measured, verdict = _equivalence(c, table, histories)
+            kind_text = f"equivalence ({_margin_text(c['measure']['unit'], c['margin'])})"
+        else:
+            measured, verdict = _comparison(c, table, histories)
+            kind_text = f"comparison ({c['better']})"
+        rows.append({
+            "source": c["source"],
+            "seed says": c.get("quote", ""),
+            "claim": c["claim"],
+            "kind": kind_text,
+            "measured": measured,
+            "verdict": verdict,
+        })  # fmt: skip
+    columns = ["source", "seed says", "claim", "kind", "measured", "verdict"]
+    out = pd.DataFrame(rows, columns=columns)
+    empty = [c for c in ("source", "seed says") if not out[c].astype(bool).any()]
+    return out.drop(columns=empty)
+
+
+def not_measurable_table(study: dict) -> pd.DataFrame:
+    """The seed's conclusions that no claim checks here, with why."""
+    rows = [{"source": e["source"], "seed says": e["quote"], "why not here": e["reason"]}
+            for e in study.get("not_measurable") or []]  # fmt: skip
+    return pd.DataFrame(rows, columns=["source", "seed says", "why not here"])
+
+
+def reported_beside_replicated(
+    study: dict, autoencoder_metrics: pd.DataFrame, classifier_metrics: pd.DataFrame
+) -> pd.DataFrame:
+    """What the seed reported beside what aeflow measured for the same configuration:
+    one row per ``reported`` entry with the seed's value, aeflow's mean over seeds with
+    its 95 % interval (:class:`aeflow.stats.Estimate`; diverged runs left out), the
+    difference replicated − reported, and whether the reported value lies inside the
+    interval ("yes", "no", or "no interval" with fewer than two seeds)."""
+    rows = []
+    for r in study.get("reported") or []:
+        table = autoencoder_metrics if r["model"] == "autoencoder" else classifier_metrics
+        runs = table[table["model_id"] == r["id"]]
+        if "diverged" in runs:
+            runs = runs[~runs["diverged"].astype(bool)]
+        est = stats.Estimate.of(runs[r["metric"]].tolist())
+        if est.n < 2:
+            inside = "no interval"
+        else:
+            inside = "yes" if est.low <= r["value"] <= est.high else "no"
+        rows.append({
+            "source": r["source"],
+            "model": r["model"],
+            "configuration": r["label"],
+            "metric": r["metric"],
+            "reported": r["value"],
+            "replicated mean": est.mean,
+            "95 % low": est.low,
+            "95 % high": est.high,
+            "seeds": est.n,
+            "difference": est.mean - r["value"] if est.n else math.nan,
+            "reported inside interval": inside,
+        })  # fmt: skip
+    columns = ["source", "model", "configuration", "metric", "reported", "replicated mean",
+               "95 % low", "95 % high", "seeds", "difference", "reported inside interval"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def reported_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`reported_beside_replicated` as the report shows it: each row in its metric's
+    unit, accuracies in percent as in the study's other tables (the seed's "91,27 %"
+    beside aeflow's "90.84 % [90.10, 91.58]"), the difference in points; other metrics
+    to four significant digits."""
+
+    def value(metric, x):
+        if x is None or not math.isfinite(x):
+            return "–"
+        return f"{100 * x:.2f} %" if "accuracy" in metric else f"{x:.4g}"
+
+    def difference(metric, x):
+        if x is None or not math.isfinite(x):
+            return "–"
+        return f"{100 * x:+.2f} points" if "accuracy" in metric else f"{x:+.4g}"
+
+    rows = []
+    for r in frame.to_dict("records"):
+        m = r["metric"]
+        interval = (f" [{value(m, r['95 % low'])}, {value(m, r['95 % high'])}]"
+                    if math.isfinite(r["95 % low"]) else "")  # fmt: skip
+        rows.append({
+            "source": r["source"],
+            "model": r["model"],
+            "configuration": r["configuration"],
+            "metric": m,
+            "reported": value(m, r["reported"]),
+            "replicated: mean [95 % interval]": value(m, r["replicated mean"]) + interval,
+            "seeds": r["seeds"],
+            "difference (replicated − reported)": difference(m, r["difference"]),
+            "reported inside interval": r["reported inside interval"],
+        })  # fmt: skip
+    columns = ["source", "model", "configuration", "metric", "reported",
+               "replicated: mean [95 % interval]", "seeds",
+               "difference (replicated − reported)", "reported inside interval"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _labelled(metrics: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    rows = metrics[metrics["model_id"].isin(list(labels))].copy()
+    rows.insert(0, "configuration", rows["model_id"].map(labels))
+    order = list(dict.fromkeys(labels.values()))
+    rows["configuration"] = pd.Categorical(rows["configuration"], categories=order, ordered=True)
+    return rows
+
+
+def summary_tables(
+    study: dict, autoencoder_metrics: pd.DataFrame, classifier_metrics: pd.DataFrame
+) -> list[tuple[str, pd.DataFrame]]:
+    """Mean, sd and 95 % interval over seeds of each configuration's metrics: the
+    autoencoders' test MSE and final train/validation losses (report 004's table 3) and
+    their probes' test accuracies (k-NN, linear), the classifiers' test accuracy,
+    macro-F1 and final validation accuracy."""
+    out = []
+    if study["autoencoders"]:
+        rows = _labelled(autoencoder_metrics, study["autoencoders"])
+        values = ["test_mse", "final_train_loss", "final_validation_loss", "epochs_run"]
+        values += [c for c in PROBE_COLUMNS if c in rows]
+        out.append(("Autoencoders", tables.summarise(rows, ["configuration"], values)))
+    if study["classifiers"]:
+        rows = _labelled(classifier_metrics, study["classifiers"])
+        values = ["test_accuracy", "test_macro_f1", "final_validation_accuracy", "epochs_run"]
+        by = ["initialisation", "configuration"]
+        out.append(("Classifiers", tables.summarise(rows, by, values)))
+    return out
+
+
+def differences_from_base(
+    study: dict, autoencoder_metrics: pd.DataFrame, classifier_metrics: pd.DataFrame
+) -> pd.DataFrame:
+    """Every configuration against the study's base (classifiers: against the base with
+    the same initialisation), paired by seed: the difference in test MSE (autoencoders)
+    or test accuracy (classifiers) with its 95 % interval, and whether it is settled."""
+    rows = []
+    pairs = []
+    if study["base_autoencoder"]:
+        base = study["base_autoencoder"]
+        for model_id, label in study["autoencoders"].items():
+            if model_id != base:
+                pairs.append(("autoencoder", "", label, model_id, base))
+    for init, base in study["base_classifiers"].items():
+        if base is None:
+            continue
+        for model_id, label in study["classifiers"].items():
+            if model_id != base and study["initialisations"][model_id] == init:
+                pairs.append(("classifier", init, label, model_id, base))
+    for kind, init, label, model_id, base in pairs:
+        metric, better = PRIMARY[kind]
+        table = autoencoder_metrics if kind == "autoencoder" else classifier_metrics
+        arms = table[table["model_id"].isin([model_id, base])]
+        diff = stats.paired_difference(arms, "model_id", model_id, base, metric)
+        verdict = stats.verdict(diff, "positive" if better == "higher" else "negative")
+        outcome = {"holds": "better", "contradicted": "worse"}.get(verdict, "not settled")
+        rows.append({
+            "model": kind,
+            "initialisation": init,
+            "configuration": label,
+            "difference from base": f"{metric}: {_unit_text(column_unit(metric), diff)}",
+            "than the base": outcome,
+        })  # fmt: skip
+    columns = ["model", "initialisation", "configuration", "difference from base", "than the base"]
+    return pd.DataFrame(rows, columns=columns)
