@@ -3,10 +3,10 @@ name, the caption file it is shown with (``report/<caption>.rst``) and its headi
 the HTML report.
 
 Parse-time helper (standard library only): ``rules/common.smk`` reads the captions from
-here on every ``snakemake`` start, ``scripts/report.py`` the headings. The main grid's
-figures lie in ``results/figures/``, a study's in ``results/figures/studies/<name>/``;
-the same file name may mean another figure in each (a study's ``test_accuracy`` has its
-own caption).
+here on every ``snakemake`` start, ``scripts/report.py`` the headings. The run's own
+figures lie in ``results/figures/``, a study's (the main grid is one) in
+``results/figures/studies/<name>/``; the same file name may mean another figure in each
+(the run's ``latent_maps`` is the base autoencoder's, with t-SNE).
 """
 
 from __future__ import annotations
@@ -37,15 +37,10 @@ class Figure:
         return found.groupdict() if found else None
 
 
-# The main grid's figures (results/figures/).
+# The run's own figures (results/figures/); every study's, the main grid's included, are
+# below.
 MAIN = (
-    Figure("autoencoder_{param}", "autoencoder_sweep", "Autoencoder sweep: {param}"),
-    Figure("reconstructions", "reconstructions", "Reconstructions"),
-    Figure("classifier_curves", "classifier_curves", "Classifier curves"),
-    Figure("classifier_{init}_{param}", "classifier_sweep", "Classifier sweep ({init}): {param}"),
-    Figure("confusion_matrices", "confusion_matrices_figure", "Confusion matrices"),
-    Figure("test_accuracy", "test_accuracy", "Test accuracy"),
-    Figure("latent_maps", "latent_maps", "Latent maps"),
+    Figure("latent_maps", "latent_maps", "Latent maps of the base autoencoder"),
     Figure(
         "probes",
         "probes",
@@ -63,7 +58,7 @@ STUDY = (
     Figure(
         "confusion_matrices",
         "study_confusion_matrices",
-        "Confusion matrices of the classifiers its claims and numbers name",
+        "Confusion matrices of the base classifiers and those its claims and numbers name",
     ),
     Figure("label_efficiency", "label_efficiency", "Test accuracy by number of labels"),
     Figure("latent_maps", "study_latent_maps", "Latent maps of the autoencoders (first seed)"),

@@ -44,6 +44,32 @@ KIND_KEYS = {
 }
 
 
+# The main grid (the config's top-level autoencoder and classifier blocks) is the default
+# study: its figures, tables and report section come from the same rules and code.
+MAIN = "main"
+MAIN_TITLE = "Main grid: the base classifier from scratch, frozen and fine-tuned, and the sweeps"
+MAIN_NOTE = (
+    "The configuration's top-level autoencoder and classifier blocks: the bases every "
+    "study starts from, the initialisations and the sweeps around the bases."
+)
+
+
+def with_main(config: dict) -> dict:
+    """``config`` with the main grid as the first study, :data:`MAIN` (its bases are the
+    top-level bases, its sweeps, configurations and initialisations the top-level ones);
+    a GridError when the config names a study of its own ``main``."""
+    named = config.get("studies") or {}
+    if MAIN in named:
+        raise GridError(f"studies.{MAIN}: the name is the main grid's; name the study otherwise")
+    main = {
+        "title": MAIN_TITLE,
+        "note": MAIN_NOTE,
+        "autoencoder": {**config["autoencoder"], "base": {}},
+        "classifier": {**config["classifier"], "base": {}},
+    }
+    return {**config, "studies": {MAIN: main, **named}}
+
+
 def _merged(block: dict | None, key: str, top: dict) -> dict:
     return {**top, **((block or {}).get(key) or {})}
 
@@ -132,6 +158,9 @@ def expand_studies(
             for entry in block.get("not_measurable") or []
         ]
         study["confusion_classifiers"] = _confusion_classifiers(study, clf_grid, clf_base)
+        study["curve_classifiers"] = _curve_classifiers(
+            study, block.get("classifier"), clf_grid, train_size
+        )
         studies[name] = study
     return studies, new_ae, new_clf
 
@@ -183,6 +212,27 @@ def _confusion_classifiers(study: dict, clf_grid: dict, clf_base: dict | None) -
         label = grid.describe(params, clf_base)
         if several:
             label = params["initialisation"] + ("" if label == "base" else f", {label}")
+        out[label] = model_id
+    return out
+
+
+def _curve_classifiers(study: dict, block: dict | None, clf_grid: dict, train_size) -> dict:
+    """{figure label: classifier id} of a study's learning-curve figure: its base
+    classifier of each initialisation and its explicit configurations (its sweeps have
+    figures of their own); labels start with the initialisation when it has several."""
+    if not clf_grid:
+        return {}
+    several = len(study["base_classifiers"]) > 1
+    ids = [i for i in study["base_classifiers"].values() if i is not None]
+    for overrides in (block or {}).get("configurations") or []:
+        params = grid.canonical({**study["classifier_base"], **overrides}, train_size)
+        ids += [_find(clf_grid, params, init) for init in study["base_classifiers"]]
+    out = {}
+    for model_id in dict.fromkeys(i for i in ids if i is not None):
+        label = study["classifiers"][model_id]
+        if several:
+            init = study["initialisations"][model_id]
+            label = init + ("" if label == "base" else f": {label}")
         out[label] = model_id
     return out
 

@@ -22,8 +22,6 @@ DATA = config["data"]
 DATASET = "results/data/fashion_mnist.pt"
 GPU_SLOTS = ".snakemake/aeflow-gpu-slots"  # lock files: one GPU per local training job
 IDX_FILES = list(DATA["files"])
-AE_SWEEPS = list(config["autoencoder"].get("sweeps") or {})
-CLF_SWEEPS = list(config["classifier"].get("sweeps") or {})
 INITIALISATIONS = config["classifier"]["initialisations"]
 
 # Training jobs on the CPU ask for no GPU, so that --resources gpu=N limits only the
@@ -37,8 +35,9 @@ def _train_size():
     return aeflow_cost.split_sizes(DATA)[0]
 
 
-# The main grid, then the named studies around the same bases; a configuration in
-# several of them has one id and trains once.
+# The main grid (first alone, so that its errors name the top-level keys), then every
+# study around the same bases; a configuration in several of them has one id and
+# trains once.
 try:
     AUTOENCODERS = aeflow_grid.autoencoder_grid(
         config["autoencoder"], train_size=_train_size()
@@ -52,16 +51,16 @@ try:
     CLASSIFIERS = aeflow_grid.classifier_grid(
         config["classifier"], AE_BASE, AUTOENCODERS, train_size=_train_size()
     )
+    # the main grid is the first study (studies.MAIN): one set of figure rules and
+    # one report section for every study
     STUDIES, _study_ae, _study_clf = aeflow_studies.expand_studies(
-        config, AUTOENCODERS, _train_size()
+        aeflow_studies.with_main(config), AUTOENCODERS, _train_size()
     )
     aeflow_grid.check_images(
         {**CLASSIFIERS, **_study_clf}, aeflow_cost.split_parts(DATA)
     )
 except aeflow_grid.GridError as err:
     raise WorkflowError(f"Invalid config: {err}")
-MAIN_AUTOENCODERS = list(AUTOENCODERS)
-MAIN_CLASSIFIERS = list(CLASSIFIERS)
 AUTOENCODERS.update(_study_ae)
 CLASSIFIERS.update(_study_clf)
 
@@ -94,26 +93,17 @@ def code(name):
 _CODE = {}  # script name: its code files, read once per snakemake start
 
 
-def base_classifier(init):
-    """Id of the base classifier configuration with this initialisation."""
-    for clf_id, params in CLASSIFIERS.items():
-        if params["initialisation"] == init and all(
-            params[k] == v for k, v in CLF_BASE.items()
-        ):
-            return clf_id
-    raise WorkflowError(f"no base classifier for initialisation {init}")
+MAIN = STUDIES[aeflow_studies.MAIN]
 
 
 def base_autoencoder():
     """Id of the main grid's base autoencoder (its configuration is the base's)."""
-    for ae_id in MAIN_AUTOENCODERS:
-        if AUTOENCODERS[ae_id] == AE_BASE:
-            return ae_id
-    raise WorkflowError("no base autoencoder in the main grid")
+    return MAIN["base_autoencoder"]
 
 
 def base_classifiers():
-    return {init: base_classifier(init) for init in INITIALISATIONS}
+    """{initialisation: id} of the main grid's base classifiers."""
+    return MAIN["base_classifiers"]
 
 
 def classifier_inputs(wildcards):
@@ -152,26 +142,15 @@ TABLE = {
     )
 }
 TABLES = list(TABLE.values())
-FIGURES = (
-    [f"results/figures/autoencoder_{p}.png" for p in AE_SWEEPS]
-    + ["results/figures/reconstructions.png", "results/figures/classifier_curves.png"]
-    + [
-        f"results/figures/classifier_{init}_{p}.png"
-        for init in INITIALISATIONS
-        for p in CLF_SWEEPS
-    ]
-    + [
-        "results/figures/confusion_matrices.png",
-        "results/figures/test_accuracy.png",
-        "results/figures/latent_maps.png",
-        "results/figures/probes.png",
-    ]
-)
+# The run's own figures (every study's are in STUDY_FIGURES): the base autoencoder's
+# latent map (PCA and t-SNE) and the probes of every autoencoder of the run.
+FIGURES = ["results/figures/latent_maps.png", "results/figures/probes.png"]
 
 
 def study_figures(name):
-    """The figures of one study: sweeps, curves of its explicit configurations,
-    reconstructions, test accuracy and confusion matrices, as it has models for them."""
+    """The figures of one study (the main grid is one): sweeps, curves of its explicit
+    configurations and of its base classifier by initialisation, reconstructions, test
+    accuracy and confusion matrices, as it has models for them."""
     study, folder = STUDIES[name], f"results/figures/studies/{name}"
     out = []
     if study["autoencoders"]:
@@ -185,7 +164,11 @@ def study_figures(name):
             for init in study["base_classifiers"]
             for p in study["classifier_sweeps"]
         ]
-        if study["classifier_configurations"] or not study["classifier_sweeps"]:
+        if (
+            study["classifier_configurations"]
+            or not study["classifier_sweeps"]
+            or len(study["base_classifiers"]) > 1
+        ):
             out.append(f"{folder}/clf_curves.png")
         out += [f"{folder}/test_accuracy.png", f"{folder}/confusion_matrices.png"]
         if label_efficiency_study(name):

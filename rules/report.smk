@@ -52,8 +52,6 @@ rule report:
         config_files=aeflow_provenance.config_digests(workflow.configfiles),
         captions=[figure_caption_text(f) for f in FIGURES],
         base_classifiers=base_classifiers(),
-        main_autoencoders=MAIN_AUTOENCODERS,
-        main_classifiers=MAIN_CLASSIFIERS,
         studies=STUDIES,
         label_efficiency=[name for name in STUDIES if label_efficiency_study(name)],
         all_labels=_train_size(),

@@ -1,4 +1,4 @@
-# Figures of the named studies (config: studies), from the same tables as the rest.
+# Figures of every study (the main grid is the first, studies.MAIN), from the tables.
 
 
 rule plot_study_autoencoder_sweep:
@@ -124,7 +124,7 @@ rule plot_study_classifier_curves:
     conda:
         "../envs/aeflow.yaml"
     params:
-        model_ids=lambda w: study_labels(w.study, "classifier"),
+        model_ids=lambda w: STUDIES[w.study]["curve_classifiers"],
     script:
         script_path("plot_classifier_curves")
 

@@ -5,9 +5,8 @@ from pathlib import Path
 import pandas as pd
 
 import aeflow
-from aeflow import efficiency, findings, provenance, report, stats, tables
+from aeflow import efficiency, findings, provenance, report, stats
 from aeflow import figures as aeflow_figures
-from aeflow.grid import AUTOENCODER_KEYS, CLASSIFIER_KEYS
 from aeflow.logs import job_logger
 
 log = job_logger(snakemake.log[0])
@@ -17,36 +16,12 @@ clf = pd.read_parquet(snakemake.input.classifier_metrics)
 histories = pd.read_parquet(snakemake.input.histories)
 confusion = pd.read_parquet(snakemake.input.confusion_matrices)
 base_ids = dict(snakemake.params.base_classifiers)
-base = clf[clf["model_id"].isin(list(base_ids.values()))]
-# the main grid's models (each study has its own section below)
-main_ae = ae[ae["model_id"].isin(snakemake.params.main_autoencoders)]
-main_clf = clf[clf["model_id"].isin(snakemake.params.main_classifiers)]
 
+# the headline; every study's own tables (the main grid's first) are in its section
 sections = [
     (
         "Verdicts: the seed reports' claims, checked across seeds",
         stats.initialisation_verdicts(clf, base_ids),
-    ),
-    (
-        "Base classifier: test metrics by initialisation",
-        tables.summarise(base, ["initialisation"], ["test_accuracy", "test_macro_f1", "test_loss"]),
-    ),
-    (
-        "Main grid, classifiers: test metrics",
-        tables.summarise(
-            main_clf,
-            ["initialisation", *tables.varying(main_clf, CLASSIFIER_KEYS, at_least="latent")],
-            ["test_accuracy", "test_macro_f1"],
-        ),
-    ),
-    (
-        "Main grid, autoencoders: test reconstruction MSE and the probes of their latents",
-        tables.summarise(
-            main_ae,
-            tables.varying(main_ae, AUTOENCODER_KEYS, at_least="architecture"),
-            ["test_mse", "final_validation_loss"]
-            + [c for c in findings.PROBE_COLUMNS if c in main_ae],
-        ),
     ),
 ]
 

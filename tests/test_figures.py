@@ -14,15 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize(
     ("path", "caption", "heading"),
     [
-        ("results/figures/autoencoder_batch_size.png", "autoencoder_sweep",
-         "Autoencoder sweep: batch_size"),
-        ("results/figures/classifier_scratch_batch_size.png", "classifier_sweep",
-         "Classifier sweep (scratch): batch_size"),
-        ("results/figures/classifier_curves.png", "classifier_curves", "Classifier curves"),
-        ("results/figures/confusion_matrices.png", "confusion_matrices_figure",
-         "Confusion matrices"),
-        ("results/figures/test_accuracy.png", "test_accuracy", "Test accuracy"),
-        ("results/figures/reconstructions.png", "reconstructions", "Reconstructions"),
+        ("results/figures/latent_maps.png", "latent_maps", "Latent maps of the base autoencoder"),
+        ("results/figures/studies/main/latent_maps.png", "study_latent_maps",
+         "Latent maps of the autoencoders (first seed)"),
+        ("results/figures/studies/main/clf_curves.png", "classifier_curves",
+         "Classifier learning curves"),
+        ("results/figures/studies/main/confusion_matrices.png", "study_confusion_matrices",
+         "Confusion matrices of the base classifiers and those its claims and numbers name"),
         ("results/figures/probes.png", "probes",
          "Probes of every autoencoder: accuracy against reconstruction MSE and latent size"),
         ("results/figures/studies/004/ae_sweep_dropout.png", "autoencoder_sweep",
@@ -51,7 +49,7 @@ def test_every_caption_file_exists_and_every_pattern_is_one_kind():
 
 def test_an_unknown_figure_is_an_error():
     with pytest.raises(ValueError, match="not a figure the report knows"):
-        figures.caption("results/figures/histogram.png")
+        figures.caption("results/figures/test_accuracy.png")  # a study's, not the run's
     with pytest.raises(ValueError, match="not a figure the report knows"):
         figures.heading("results/figures/studies/x/probes.png")
 

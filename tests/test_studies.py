@@ -88,6 +88,38 @@ def test_studies_expand_around_the_top_level_bases():
     assert list(m["initialisations"].values()) == ["scratch", "scratch"]
 
 
+def test_the_main_grid_is_the_first_study_with_the_same_ids():
+    cfg = config({"004": STEPWISE})
+    cfg["autoencoder"]["sweeps"] = {"lr": [0.01]}
+    cfg["classifier"].update(initialisations=["scratch", "frozen"], sweeps={"lr": [0.01]})
+    main_ae = grid.autoencoder_grid(cfg["autoencoder"], train_size=5000)
+    ae_base = grid.canonical(grid.base_params(AE_BASE, grid.AUTOENCODER_KEYS), 5000)
+    main_clf = grid.classifier_grid(cfg["classifier"], ae_base, main_ae, train_size=5000)
+    found, ae, clf = studies.expand_studies(studies.with_main(cfg), {}, 5000)
+    assert list(found) == [studies.MAIN, "004"]
+    main = found[studies.MAIN]
+    assert list(main["autoencoders"]) == list(main_ae)  # the same ids, in the same order
+    assert list(main["classifiers"]) == list(main_clf)
+    assert {i: clf[i] for i in main_clf} == main_clf and {i: ae[i] for i in main_ae} == main_ae
+    assert main["title"] == studies.MAIN_TITLE and main["claims"] == []
+    assert main["autoencoder_sweeps"] == ["lr"] and main["classifier_sweeps"] == ["lr"]
+    assert set(main["base_classifiers"]) == {"scratch", "frozen"}
+    # the curves: the base of each initialisation, not the sweep's values
+    assert main["curve_classifiers"] == {
+        init: main["base_classifiers"][init] for init in ("scratch", "frozen")
+    }
+    with pytest.raises(GridError, match="studies.main: the name is the main grid's"):
+        studies.with_main(config({"main": MLP}))
+
+
+def test_curves_show_the_bases_and_the_explicit_configurations():
+    found, _, _ = expanded({"004": STEPWISE, "mlp": MLP})
+    curves = found["004"]["curve_classifiers"]
+    assert list(curves) == ["frozen", "finetune", "frozen: hidden=64", "finetune: hidden=64"]
+    assert set(curves.values()) == set(found["004"]["classifiers"])
+    assert list(found["mlp"]["curve_classifiers"]) == ["base"]  # one initialisation, a sweep
+
+
 def test_a_configuration_shared_by_studies_trains_once():
     same = {"autoencoder": {"sweeps": {"latent": [16, 32]}}}
     found, ae, _ = expanded({"x": same, "y": same})
