@@ -64,11 +64,11 @@ TEMPLATE = """{%- macro figure(f) -%}
 {%- for t in tables %}
   <li><a href="#{{ t.id }}">{{ t.heading }}</a></li>
 {%- endfor %}
-{%- for f in figures %}
-  <li><a href="#{{ f.id }}">{{ f.heading }}</a></li>
-{%- endfor %}
 {%- for s in studies %}
   <li><a href="#{{ s.id }}">{{ s.heading }}</a></li>
+{%- endfor %}
+{%- for f in figures %}
+  <li><a href="#{{ f.id }}">{{ f.heading }}</a></li>
 {%- endfor %}
 </ul>
 </nav>
@@ -89,12 +89,6 @@ TEMPLATE = """{%- macro figure(f) -%}
 </div>
 </section>
 {% endfor %}
-{%- for f in figures %}
-<section id="{{ f.id }}">
-<h2>{{ f.heading }}</h2>
-{{ figure(f) }}
-</section>
-{% endfor %}
 {%- for s in studies %}
 <section id="{{ s.id }}" class="study">
 <h2>{{ s.heading }}</h2>
@@ -111,6 +105,12 @@ TEMPLATE = """{%- macro figure(f) -%}
 <h3 id="{{ f.id }}">{{ f.heading }}</h3>
 {{ figure(f) }}
 {%- endfor %}
+</section>
+{% endfor %}
+{%- for f in figures %}
+<section id="{{ f.id }}">
+<h2>{{ f.heading }}</h2>
+{{ figure(f) }}
 </section>
 {% endfor %}
 </body>

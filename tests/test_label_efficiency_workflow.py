@@ -13,6 +13,8 @@ from test_studies_workflow import tiny_base
 from test_workflow import N_TEST, N_TRAIN
 from workflow_helpers import finished_run
 
+from aeflow import studies
+
 pytestmark = pytest.mark.workflow
 
 SIZES = [30, 120, 240]  # the training split has N_TRAIN - N_VAL = 240 images
@@ -74,7 +76,8 @@ def test_probes_of_every_autoencoder(finished):
     assert f"from {ae['model_id'].nunique()} autoencoders" in log
     html = (workflow / "results" / "report.html").read_text()
     assert "Probes of every autoencoder: accuracy against reconstruction MSE" in html
-    start = html.index("<h2>Main grid, autoencoders: test reconstruction MSE and the probes")
+    main = html.index(f"<h2>{studies.MAIN_TITLE}</h2>")  # the main grid's section
+    start = html.index(">Autoencoders</h3>", main)
     table = html[start : html.index("</table>", start)]
     assert "test_knn_accuracy mean" in table and "test_linear_probe_accuracy mean" in table
 
@@ -85,7 +88,9 @@ def test_latent_maps_of_the_base_autoencoder(finished):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     log = (workflow / "logs" / "figures" / "latent_maps.log").read_text()
     assert f"from {N_TEST} test images" in log  # fewer test images than latent_points
-    assert "Latent maps" in (workflow / "results" / "report.html").read_text()
+    assert (
+        "Latent maps of the base autoencoder" in (workflow / "results" / "report.html").read_text()
+    )
 
 
 def test_report_opens_with_the_answer_and_the_figure(finished):

@@ -44,7 +44,7 @@ def test_report_renders_every_figure_in_chromium(quick_run):
     require(Path(CHROMIUM).exists(), "apt-get install chromium")
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     page_path = quick_run / "results" / "report.html"
-    figures = list((quick_run / "results" / "figures").glob("*.png"))
+    figures = list((quick_run / "results" / "figures").rglob("*.png"))  # studies' too
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -64,6 +64,6 @@ def test_report_renders_every_figure_in_chromium(quick_run):
         )
         page.screenshot(path=str(quick_run / "results" / "report-screenshot.png"))
         browser.close()
-    assert len(images) == len(figures) >= 9
+    assert len(images) == len(figures) >= 12
     for alt, complete, width in images:
         assert complete and width > 100, f"figure not rendered: {alt}"

@@ -178,18 +178,18 @@ def test_every_output_exists(runs):
         assert (cluster / "results" / "tables" / f"{table}.parquet").is_file(), table
     quick = yaml.safe_load((cluster / "config" / "quick.yaml").read_text())
     clf = quick["classifier"]
+    main = "studies/main"  # the main grid is the first study
     figures = {
-        *(f"autoencoder_{p}.png" for p in quick["autoencoder"]["sweeps"]),
-        *(f"classifier_{i}_{p}.png" for i in clf["initialisations"] for p in clf["sweeps"]),
-        "reconstructions.png",
-        "classifier_curves.png",
-        "confusion_matrices.png",
-        "test_accuracy.png",
+        *(f"{main}/ae_sweep_{p}.png" for p in quick["autoencoder"]["sweeps"]),
+        *(f"{main}/clf_sweep_{i}_{p}.png" for i in clf["initialisations"] for p in clf["sweeps"]),
+        *(f"{main}/{name}.png" for name in ("reconstructions", "latent_maps", "clf_curves",
+                                             "confusion_matrices", "test_accuracy")),
         "latent_maps.png",
         "probes.png",
-    }
-    assert len(figures) == 11
-    assert {p.name for p in (cluster / "results" / "figures").glob("*.png")} == figures
+    }  # fmt: skip
+    assert len(figures) == 12
+    folder = cluster / "results" / "figures"
+    assert {str(p.relative_to(folder)) for p in folder.rglob("*.png")} == figures
 
 
 def test_only_training_jobs_were_submitted_each_with_one_gpu(runs):

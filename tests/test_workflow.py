@@ -27,7 +27,7 @@ from workflow_helpers import (
     write_config,
 )
 
-from aeflow import models
+from aeflow import models, studies
 
 pytestmark = pytest.mark.workflow
 
@@ -139,13 +139,26 @@ def test_accuracy_agrees_with_the_confusion_matrix(finished):
 def test_report_embeds_every_figure(finished):
     workflow, config, _ = finished
     html = (workflow / "results" / "report.html").read_text()
-    figures = sorted((workflow / "results" / "figures").glob("*.png"))
-    # 2 AE sweeps, reconstructions, curves, 3 inits × 1 classifier sweep, confusion, accuracy,
-    # latent maps, probes
-    assert len(figures) == 2 + 1 + 1 + 3 + 1 + 1 + 1 + 1
-    assert (workflow / "results" / "figures" / "probes.png") in figures
+    folder = workflow / "results" / "figures"
+    figures = {str(p.relative_to(folder)) for p in folder.rglob("*.png")}
+    # the run's own two, then the main grid's as a study: 2 autoencoder sweeps, its
+    # reconstructions and latent maps, 3 initialisations × 1 classifier sweep, the curves
+    # of the base classifiers, their confusion matrices and the test accuracy
+    main = "studies/main"
+    assert figures == {
+        "latent_maps.png", "probes.png",
+        *(f"{main}/ae_sweep_{p}.png" for p in config["autoencoder"]["sweeps"]),
+        f"{main}/reconstructions.png", f"{main}/latent_maps.png",
+        *(f"{main}/clf_sweep_{i}_lr.png" for i in ("scratch", "frozen", "finetune")),
+        f"{main}/clf_curves.png", f"{main}/confusion_matrices.png", f"{main}/test_accuracy.png",
+    }  # fmt: skip
+    assert len(figures) == 2 + 2 + 2 + 3 + 3
     assert html.count("data:image/png;base64,") == len(figures)
-    assert "Test accuracy" in html and "http://" not in html
+    assert "Test accuracy by configuration" in html and "http://" not in html
+    # the main grid's section: its title, its tables, the curves of its base classifiers
+    section = html[html.index(f"<h2>{studies.MAIN_TITLE}</h2>") :]
+    for heading in ("Autoencoders", "Classifiers", "Classifier learning curves"):
+        assert heading in section
 
 
 def test_training_logs_one_line_per_epoch(finished):
