@@ -282,13 +282,15 @@ def classifier_grid(
         for params in grid:
             ae_id = None
             if init != "scratch":
-                shape = {k: params[k] for k in ENCODER_KEYS}
+                # keys absent at their default (ABSENT) count as their default
+                shape = {k: params.get(k, DEFAULTS.get(k)) for k in ENCODER_KEYS}
                 wanted = canonical({**ae_base, **shape, **overrides}, train_size)
                 for key in ("latent", *(k for k in ENCODER_KEYS if k != "latent")):
-                    if wanted[key] != params[key]:
+                    if wanted.get(key, DEFAULTS.get(key)) != shape[key]:
                         raise GridError(
-                            f"{where}.autoencoder: {key} {wanted[key]!r} does not match "
-                            f"the classifier's {key} {params[key]!r}"
+                            f"{where}.autoencoder: {key} {wanted.get(key, DEFAULTS.get(key))!r} "
+                            "does not match "
+                            f"the classifier's {key} {shape[key]!r}"
                         )
                 ae_id = ids_by_params.get(json.dumps(wanted, sort_keys=True))
                 if ae_id is None:
@@ -308,7 +310,12 @@ def classifier_grid(
 def _only_match(autoencoders: dict[str, dict], shape: dict, overrides: dict) -> str | None:
     """The one autoencoder with this encoder shape (and the overrides), if only one has it."""
     wanted = canonical({**shape, **overrides})
-    found = [i for i, p in autoencoders.items() if all(p.get(k) == v for k, v in wanted.items())]
+    wanted.update({k: v for k, v in shape.items() if k not in wanted})  # absent defaults too
+    found = [
+        i
+        for i, p in autoencoders.items()
+        if all(p.get(k, DEFAULTS.get(k)) == v for k, v in wanted.items())
+    ]
     return found[0] if len(found) == 1 else None
 
 

@@ -116,6 +116,14 @@ HYPERPARAMETERS = _entries(
         "type": "string", "enum": ["max", "max-avg"],
         "description": "conv/conv_bn: max pooling twice, or max then average (report 004)",
     }),
+    H("downsampling", BOTH, default="stride", at_default=ABSENT, encoder=True,
+      architectures=("conv_deep",), schema={
+        "type": "string", "enum": ["stride", "max-pool"],
+        "description": "conv_deep only: how its encoder halves 28 → 14 → 7: stride-2 "
+        "convolutions (report 001's Raschka network), or stride-1 convolutions each "
+        "followed by 2×2 max pooling (the pooling report 001 suggests against the Raschka "
+        "classifier's overfitting)",
+    }),
     H("hidden", (CLASSIFIER,), required=True, default=128, widths=True, schema={
         "description": "classifier head's hidden widths (128, or 128-64 for two layers), or "
         f"{NO_HIDDEN}: the head is Linear(latent, 10) (reports 001, 004)",

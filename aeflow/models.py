@@ -185,6 +185,7 @@ class ConvEncoder(nn.Module):
         pooling=DEFAULT["pooling"],
         batch_norm=False,
         dropout_at=DEFAULT["dropout_at"],
+        **_,  # options of other architectures (downsampling: conv_deep's)
     ):
         super().__init__()
         c1, c2 = _two(channels)
@@ -252,6 +253,7 @@ class ConvBNEncoder(ConvEncoder):
         channels=(64, 96),
         pooling="max-avg",
         dropout_at=DEFAULT["dropout_at"],
+        **_,
     ):
         super().__init__(latent, dropout, channels, pooling, batch_norm=True, dropout_at=dropout_at)
 
@@ -286,18 +288,31 @@ def _leaky():
 
 class DeepConvEncoder(nn.Module):
     """Report 001's "Raschka" encoder: 4 × Conv3 (32, 64, 64, 64 channels; strides 1, 2, 2, 1;
-    padding 1) with LeakyReLU(0.01) between them → Flatten (64 × 7 × 7) → Linear → (latent,)."""
+    padding 1) with LeakyReLU(0.01) between them → Flatten (64 × 7 × 7) → Linear → (latent,).
+
+    ``downsampling="max-pool"``: the two stride-2 convolutions become stride-1 ones, each
+    followed by 2×2 max pooling (the pooling report 001 suggests against its Raschka
+    classifier's overfitting); the shapes, and so the decoder, stay the same."""
 
     def __init__(
-        self, latent=DEFAULT["latent"], dropout=0.0, dropout_at=DEFAULT["dropout_at"], **_
+        self,
+        latent=DEFAULT["latent"],
+        dropout=0.0,
+        dropout_at=DEFAULT["dropout_at"],
+        downsampling=DEFAULT["downsampling"],
+        **_,
     ):
         super().__init__()
+        if downsampling not in ("stride", "max-pool"):
+            raise ModelError(f"downsampling must be stride or max-pool, got {downsampling!r}")
         self.latent = latent
         dropout, at_flatten = dropout_at_places(dropout, dropout_at)
+        pooled = downsampling == "max-pool"
         layers = []
         for c_in, c_out, stride in ((1, 32, 1), (32, 64, 2), (64, 64, 2)):
             layers += [
-                nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1),
+                nn.Conv2d(c_in, c_out, 3, stride=1 if pooled else stride, padding=1),
+                *([nn.MaxPool2d(2)] if pooled and stride == 2 else []),
                 _leaky(),
                 Dropout(dropout),
             ]
@@ -429,10 +444,11 @@ class Autoencoder(nn.Module):
         channels=DEFAULT["channels"],
         pooling=DEFAULT["pooling"],
         decoder_batch_norm=DEFAULT["decoder_batch_norm"],
+        downsampling=DEFAULT["downsampling"],
     ):
         super().__init__()
         _check(architecture=architecture, output_activation=output_activation, latent=latent)
-        options = {"channels": channels, "pooling": pooling}
+        options = {"channels": channels, "pooling": pooling, "downsampling": downsampling}
         self.encoder = build_encoder(architecture, latent, dropout, options)
         extra = {} if decoder_batch_norm else {"batch_norm": False}  # conv_bn's decoder only
         self.decoder = DECODERS[architecture](
@@ -464,10 +480,11 @@ class Classifier(nn.Module):
         channels=DEFAULT["channels"],
         pooling=DEFAULT["pooling"],
         dropout_at=DEFAULT["dropout_at"],
+        downsampling=DEFAULT["downsampling"],
     ):
         super().__init__()
         _check(architecture=architecture, latent=latent)
-        options = {"channels": channels, "pooling": pooling}
+        options = {"channels": channels, "pooling": pooling, "downsampling": downsampling}
         self.encoder = build_encoder(architecture, latent, dropout, options, dropout_at)
         in_head = dropout_at_places(dropout, dropout_at)[0]
         layers, width = [], latent

@@ -109,9 +109,11 @@ def test_grid_lists_come_from_the_registry():
     assert set(grid.CLASSIFIER_KEYS) - set(grid.AUTOENCODER_KEYS) == {
         "hidden", "dropout_at", "labels", "images", "min_steps",
     }  # fmt: skip
-    assert grid.ENCODER_KEYS == ("architecture", "latent", "channels", "pooling")
+    assert grid.ENCODER_KEYS == ("architecture", "latent", "channels", "pooling", "downsampling")
     assert grid.WIDTH_KEYS == ("channels", "hidden")
-    assert models.OPTION_DEFAULTS == {"channels": "16-32", "pooling": "max"}
+    assert models.OPTION_DEFAULTS == {
+        "channels": "16-32", "pooling": "max", "downsampling": "stride",
+    }  # fmt: skip
 
 
 # --- ids ---------------------------------------------------------------------------------
@@ -267,14 +269,24 @@ def test_allowed_values_are_the_implemented_ones(name, implemented):
     assert HYPERPARAMETERS[name].schema["enum"] == list(implemented)
 
 
-def test_architecture_only_keys_are_refused_elsewhere():
-    (name,) = [n for n, h in HYPERPARAMETERS.items() if h.architectures]
-    value = not HYPERPARAMETERS[name].default
+@pytest.mark.parametrize(
+    ("name", "value", "architecture"),
+    [("decoder_batch_norm", False, "conv_bn"), ("downsampling", "max-pool", "conv_deep")],
+)
+def test_architecture_only_keys_are_refused_elsewhere(name, value, architecture):
+    assert HYPERPARAMETERS[name].architectures == (architecture,)
     cfg = {"base": {**AE, name: value}, "sweeps": {}, "configurations": []}
-    with pytest.raises(GridError, match=f"{name}: {value!r} applies to architecture conv_bn"):
+    with pytest.raises(
+        GridError, match=f"{name}: {value!r} applies to architecture {architecture}"
+    ):
         grid.autoencoder_grid(copy.deepcopy(cfg))
-    cfg["base"]["architecture"] = "conv_bn"
+    cfg["base"]["architecture"] = architecture
     assert len(grid.autoencoder_grid(cfg)) == 1
+
+
+def test_every_architecture_only_key_is_tested():
+    restricted = {n for n, h in HYPERPARAMETERS.items() if h.architectures}
+    assert restricted == {"decoder_batch_norm", "downsampling"}
 
 
 def test_the_configuration_docs_name_every_hyperparameter():

@@ -63,6 +63,44 @@ def test_conv_deep_is_seed_001s_raschka_network():
     assert [m.out_channels for m in transposed] == [64, 64, 32, 1]
 
 
+def test_conv_deep_with_max_pooling_keeps_its_shapes():
+    """Report 001's suggested follow-up: pooling in the Raschka encoder instead of its
+    stride-2 convolutions; the same shapes, so the same decoder and Linear layer."""
+    torch.manual_seed(0)
+    params = {**CLF, "architecture": "conv_deep", "latent": 10, "downsampling": "max-pool"}
+    clf = models.build_classifier(params).eval()
+    convs = [m for m in clf.encoder.modules() if isinstance(m, nn.Conv2d)]
+    assert [c.stride for c in convs] == [(1, 1)] * 4
+    pools = [m for m in clf.encoder.modules() if isinstance(m, nn.MaxPool2d)]
+    assert len(pools) == 2 and all(p.kernel_size == 2 for p in pools)
+    layers = list(clf.encoder.features)
+    # each pooling right after the convolution it replaces the stride of
+    assert [type(layers[layers.index(p) - 1]) for p in pools] == [nn.Conv2d, nn.Conv2d]
+    assert clf(batch()).shape == (4, 10)
+    plain = models.build_classifier({**params, "downsampling": "stride"})
+    assert not any(isinstance(m, nn.MaxPool2d) for m in plain.modules())
+    # the same weights, in the same order (the pooling layers have none)
+    shapes = [v.shape for v in clf.state_dict().values()]
+    assert shapes == [v.shape for v in plain.state_dict().values()]
+    with pytest.raises(ModelError, match="downsampling must be stride or max-pool"):
+        models.build_classifier({**params, "downsampling": "avg"})
+
+
+def test_downsampling_is_refused_on_other_architectures_and_absent_at_its_default():
+    from aeflow import grid
+
+    base = {"architecture": "conv", "latent": 16, "hidden": 32, "dropout": 0.2,
+            "optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 2}  # fmt: skip
+    with pytest.raises(grid.GridError, match="downsampling: 'max-pool' applies to architecture"):
+        grid.check({**base, "downsampling": "max-pool"}, "studies.x.classifier")
+    full = grid.base_params(base, grid.CLASSIFIER_KEYS)
+    assert "downsampling" not in grid.canonical(full)  # no id, params or column changes
+    deep = {**full, "architecture": "conv_deep"}
+    assert grid.config_id("scratch", deep) != grid.config_id(
+        "scratch", {**deep, "downsampling": "max-pool"}
+    )
+
+
 def test_mlp_autoencoder_is_784_latent_784():
     ae = models.build_autoencoder({**AE, "architecture": "mlp", "latent": 512})
     linears = [m for m in ae.modules() if isinstance(m, nn.Linear)]
