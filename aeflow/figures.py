@@ -39,7 +39,7 @@ class Figure:
 
 # The run's own figures (results/figures/); every study's, the main grid's included, are
 # below.
-MAIN = (
+RUN = (
     Figure("latent_maps", "latent_maps", "Latent maps of the base autoencoder"),
     Figure(
         "probes",
@@ -74,7 +74,7 @@ def kind(path) -> tuple[Figure, dict[str, str]]:
     """The kind of the figure at ``path`` and its fields; a ValueError for a file name
     that no kind has."""
     stem = Path(path).stem
-    for figure in STUDY if is_study_figure(path) else MAIN:
+    for figure in STUDY if is_study_figure(path) else RUN:
         fields = figure.match(stem)
         if fields is not None:
             return figure, fields

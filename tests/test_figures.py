@@ -39,7 +39,7 @@ def test_caption_and_heading_by_file_name(path, caption, heading):
 
 
 def test_every_caption_file_exists_and_every_pattern_is_one_kind():
-    for table in (figures.MAIN, figures.STUDY):
+    for table in (figures.RUN, figures.STUDY):
         for figure in table:
             assert (ROOT / "report" / f"{figure.caption}.rst").is_file(), figure
         stems = [f.pattern.format(init="scratch", param="lr") for f in table]
@@ -64,4 +64,4 @@ def test_the_rules_give_each_figure_the_tables_caption():
             path = path.format(param="batch_size", init="finetune", study="004")
             found.append(path)
             assert figures.caption(path) == caption, path
-    assert len(found) == len(figures.MAIN) + len(figures.STUDY)
+    assert len(found) == len(figures.RUN) + len(figures.STUDY)
