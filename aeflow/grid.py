@@ -33,15 +33,13 @@ class GridError(ValueError):
     """A configuration grid that cannot be expanded; the message names the key."""
 
 
-def layer_widths(key: str, value) -> tuple[int, ...]:
-    """The one parser of layer widths: 128 → (128,); [128, 64] or "128-64" → (128, 64);
-    ``hidden: none`` → () (a head without hidden layers); anything else is a GridError."""
-    if key == "hidden" and value == NO_HIDDEN:
-        return ()
+def _counts(value, single: bool) -> list[int] | None:
+    """Positive whole numbers written "a-b-c" or [a, b, c] (and, if ``single``, a bare
+    integer); None where any part is not one."""
     if isinstance(value, bool):
         parts = None
     elif isinstance(value, int):
-        parts = [value]
+        parts = [value] if single else None
     elif isinstance(value, str):
         parts = [int(v) if v.isdigit() else None for v in value.split("-")]
     elif isinstance(value, (list, tuple)):
@@ -49,6 +47,17 @@ def layer_widths(key: str, value) -> tuple[int, ...]:
     else:
         parts = None
     if not parts or any(v is None or v < 1 for v in parts):
+        return None
+    return parts
+
+
+def layer_widths(key: str, value) -> tuple[int, ...]:
+    """The one parser of layer widths: 128 → (128,); [128, 64] or "128-64" → (128, 64);
+    ``hidden: none`` → () (a head without hidden layers); anything else is a GridError."""
+    if key == "hidden" and value == NO_HIDDEN:
+        return ()
+    parts = _counts(value, single=True)
+    if parts is None:
         raise GridError(
             f"{key}: expected layer widths like 128, 128-64 or [128, 64]"
             f"{' (or none)' if key == 'hidden' else ''}, got {value!r}"
@@ -70,13 +79,8 @@ def image_counts(value) -> dict[str, int] | None:
     validation: 500, test: 500}; None (the whole split) → None; else a GridError."""
     if value is None:
         return None
-    if isinstance(value, str):
-        parts = [int(v) if v.isdigit() else None for v in value.split("-")]
-    elif isinstance(value, (list, tuple)):
-        parts = [v if isinstance(v, int) and not isinstance(v, bool) else None for v in value]
-    else:
-        parts = None
-    if not parts or len(parts) != len(IMAGE_PARTS) or any(v is None or v < 1 for v in parts):
+    parts = _counts(value, single=False)
+    if parts is None or len(parts) != len(IMAGE_PARTS):
         raise GridError(
             f"{IMAGES}: expected train-validation-test image counts like 4000-500-500 "
             f"or [4000, 500, 500], got {value!r}"
