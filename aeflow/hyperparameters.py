@@ -160,6 +160,13 @@ HYPERPARAMETERS = _entries(
         "description": "conv_bn only: batch norm in the decoder too (true); report 004 has it "
         "before pooling, in the encoder only (false)",
     }),
+    H("output_dropout", (AUTOENCODER,), default=False, at_default=ABSENT,
+      architectures=("conv",), schema={
+        "type": "boolean",
+        "description": "conv only: dropout (the autoencoder's p) after the output activation "
+        "too, as the listing of the consigna network ends its decoder (report 001, fig. 3: "
+        "nn.Sigmoid(), nn.Dropout(dropout_rate)); on in training only; left out: off",
+    }),
     H("epochs", BOTH, required=True, default=30, schema={
         "type": "integer", "minimum": 1,
         "description": "training epochs (the most, with early stopping)",

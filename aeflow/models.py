@@ -214,7 +214,9 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """(latent,) → Linear → 2 × ConvTranspose → (1, 28, 28), Sigmoid or ReLU output."""
+    """(latent,) → Linear → 2 × ConvTranspose → (1, 28, 28), Sigmoid or ReLU output, and
+    with ``output_dropout`` a Dropout after it, as the consigna listing ends (report 001,
+    fig. 3: ``nn.Sigmoid(), nn.Dropout(dropout_rate)``)."""
 
     def __init__(
         self,
@@ -223,6 +225,7 @@ class ConvDecoder(nn.Module):
         output_activation=DEFAULT["output_activation"],
         channels=DEFAULT["channels"],
         batch_norm=False,
+        output_dropout=DEFAULT["output_dropout"],
     ):
         super().__init__()
         c1, c2 = _two(channels)
@@ -237,6 +240,8 @@ class ConvDecoder(nn.Module):
             Dropout(dropout),
             nn.ConvTranspose2d(c1, 1, kernel_size=3, stride=2, output_padding=1),  # 1 × 28 × 28
             ACTIVATIONS[output_activation](),
+            # the listing's last layer (report 001, fig. 3): training-time noise on the output
+            *([Dropout(dropout)] if output_dropout else []),
         )
 
     def forward(self, z):
@@ -445,12 +450,15 @@ class Autoencoder(nn.Module):
         pooling=DEFAULT["pooling"],
         decoder_batch_norm=DEFAULT["decoder_batch_norm"],
         downsampling=DEFAULT["downsampling"],
+        output_dropout=DEFAULT["output_dropout"],
     ):
         super().__init__()
         _check(architecture=architecture, output_activation=output_activation, latent=latent)
         options = {"channels": channels, "pooling": pooling, "downsampling": downsampling}
         self.encoder = build_encoder(architecture, latent, dropout, options)
         extra = {} if decoder_batch_norm else {"batch_norm": False}  # conv_bn's decoder only
+        if output_dropout:  # conv's decoder only
+            extra["output_dropout"] = True
         self.decoder = DECODERS[architecture](
             latent, dropout, output_activation, channels=channels, **extra
         )
@@ -531,6 +539,7 @@ def build_autoencoder(params: dict) -> Autoencoder:
         params["dropout"],
         params["output_activation"],
         decoder_batch_norm=params.get("decoder_batch_norm", grid.DEFAULTS["decoder_batch_norm"]),
+        output_dropout=params.get("output_dropout", grid.DEFAULTS["output_dropout"]),
         **encoder_options(params),
     )
 

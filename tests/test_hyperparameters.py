@@ -270,12 +270,17 @@ def test_allowed_values_are_the_implemented_ones(name, implemented):
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "architecture"),
-    [("decoder_batch_norm", False, "conv_bn"), ("downsampling", "max-pool", "conv_deep")],
+    ("name", "value", "architecture", "elsewhere"),
+    [
+        ("decoder_batch_norm", False, "conv_bn", "conv"),
+        ("downsampling", "max-pool", "conv_deep", "conv"),
+        ("output_dropout", True, "conv", "conv_bn"),
+    ],
 )
-def test_architecture_only_keys_are_refused_elsewhere(name, value, architecture):
+def test_architecture_only_keys_are_refused_elsewhere(name, value, architecture, elsewhere):
     assert HYPERPARAMETERS[name].architectures == (architecture,)
-    cfg = {"base": {**AE, name: value}, "sweeps": {}, "configurations": []}
+    cfg = {"base": {**AE, name: value, "architecture": elsewhere}, "sweeps": {},
+           "configurations": []}  # fmt: skip
     with pytest.raises(
         GridError, match=f"{name}: {value!r} applies to architecture {architecture}"
     ):
@@ -286,7 +291,7 @@ def test_architecture_only_keys_are_refused_elsewhere(name, value, architecture)
 
 def test_every_architecture_only_key_is_tested():
     restricted = {n for n, h in HYPERPARAMETERS.items() if h.architectures}
-    assert restricted == {"decoder_batch_norm", "downsampling"}
+    assert restricted == {"decoder_batch_norm", "downsampling", "output_dropout"}
 
 
 def test_the_configuration_docs_name_every_hyperparameter():

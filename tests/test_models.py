@@ -297,3 +297,84 @@ def test_conv_bn_decoder_batch_norm_is_optional_and_the_encoder_keeps_it():
     assert _layers(seed004.decoder, torch.nn.BatchNorm2d) == []
     assert len(_layers(seed004.encoder, torch.nn.BatchNorm2d)) == 2
     assert seed004.eval()(torch.rand(2, 1, 28, 28)).shape == (2, 1, 28, 28)
+
+
+# --- the networks against the reports' listings and tables ---------------------------------
+
+
+def _sequence(module: torch.nn.Module) -> list[tuple]:
+    """The leaf layers of ``module`` in order, each as (name, its listing's arguments)."""
+    out = []
+    for m in module.modules():
+        if list(m.children()):
+            continue
+        name = type(m).__name__
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            extra = (m.output_padding[0],) if isinstance(m, torch.nn.ConvTranspose2d) else ()
+            args = (m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], m.padding[0])
+            out.append((name, *args, *extra))
+        elif isinstance(m, torch.nn.Linear):
+            out.append((name, m.in_features, m.out_features))
+        elif isinstance(m, (torch.nn.MaxPool2d, torch.nn.AvgPool2d)):
+            out.append((name, m.kernel_size))
+        elif isinstance(m, models.Dropout):
+            out.append(("Dropout", m.p))
+        elif isinstance(m, torch.nn.Unflatten):
+            out.append((name, tuple(m.unflattened_size)))
+        else:
+            out.append((name,))
+    return out
+
+
+# Report 001, fig. 3 ("Autoencoder convolucional «consigna»"), with hidden_size n = 64 and
+# dropout_rate p = 0.2 (report 000's defaults); ConvTranspose2d's padding is PyTorch's 0.
+N, P = 64, 0.2
+CONSIGNA_ENCODER = [
+    ("Conv2d", 1, 16, 3, 1, 0), ("ReLU",), ("Dropout", P), ("MaxPool2d", 2),
+    ("Conv2d", 16, 32, 3, 1, 0), ("ReLU",), ("Dropout", P), ("MaxPool2d", 2),
+    ("Flatten",), ("Linear", 32 * 5 * 5, N), ("ReLU",), ("Dropout", P),
+]  # fmt: skip
+CONSIGNA_DECODER = [
+    ("Linear", N, 32 * 5 * 5), ("ReLU",), ("Dropout", P), ("Unflatten", (32, 5, 5)),
+    ("ConvTranspose2d", 32, 16, 4, 2, 0, 1), ("ReLU",), ("Dropout", P),
+    ("ConvTranspose2d", 16, 1, 3, 2, 0, 1), ("Sigmoid",), ("Dropout", P),
+]  # fmt: skip
+
+
+def test_the_consigna_autoencoder_with_output_dropout_is_report_001s_listing():
+    params = {**AE_PARAMS, "latent": N, "dropout": P, "output_dropout": True}
+    ae = models.build_autoencoder(params)
+    assert _sequence(ae.encoder) == CONSIGNA_ENCODER
+    assert _sequence(ae.decoder) == CONSIGNA_DECODER
+    # without it (the main grid): the listing less its last Dropout, parameters unchanged
+    plain = models.build_autoencoder({**params, "output_dropout": False})
+    assert _sequence(plain.decoder) == CONSIGNA_DECODER[:-1]
+    assert plain.state_dict().keys() == ae.state_dict().keys()
+
+
+def test_output_dropout_drops_output_pixels_in_training_only():
+    torch.manual_seed(0)
+    params = {**AE_PARAMS, "dropout": 0.5, "output_dropout": True}
+    ae = models.build_autoencoder(params)
+    plain = models.build_autoencoder({**params, "output_dropout": False})
+    plain.load_state_dict(ae.state_dict())
+    x = batch(4)
+    ae.eval(), plain.eval()
+    assert torch.equal(ae(x), plain(x))  # evaluation: identity
+    ae.decoder.layers[-1].train()  # the output dropout alone in training mode
+    out, clean = ae(x), plain(x)
+    zeros = out == 0
+    assert 0.3 < zeros.float().mean() < 0.7  # about half the output pixels dropped
+    assert torch.allclose(out[~zeros], 2 * clean[~zeros])  # the rest scaled by 1 / (1 − p)
+
+
+def test_output_dropout_is_conv_only_and_left_out_at_its_default():
+    from aeflow import grid
+
+    base = {**AE_PARAMS, "output_dropout": False}
+    assert grid.config_id("conv", grid.canonical(base)) == grid.config_id(
+        "conv", grid.canonical(AE_PARAMS)
+    )
+    assert "output_dropout" not in grid.canonical(base)
+    with pytest.raises(grid.GridError, match="output_dropout: True applies to architecture conv"):
+        grid.check({**AE_PARAMS, "architecture": "mlp", "output_dropout": True}, "autoencoder")
