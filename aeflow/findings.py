@@ -50,10 +50,13 @@ def measure_runs(
     the ``value`` of the measure and whether that value is ``censored`` (an ``epochs_to``
     threshold never reached: the value is then the epochs run + 1, a lower bound).
 
-    Columns and gaps come from the metrics table; ``epochs_to`` and ``best`` from the
-    histories table (the first epoch whose value is at or below a loss threshold, at
-    or above an accuracy one; the lowest loss or highest accuracy over the epochs, and
-    the first epoch that has it)."""
+    Columns and gaps come from the metrics table; ``epochs_to``, ``best``,
+    ``epoch_of_best`` and ``worsening`` from the histories table (the first epoch whose
+    value is at or below a loss threshold, at or above an accuracy one; the lowest loss
+    or highest accuracy over the epochs, the first epoch that has it, and how much worse
+    the last epoch's value is than it). An ``epochs_to`` with a ``reference_id`` takes
+    its threshold per seed: that run's value at its last epoch (a run of a seed the
+    reference lacks gets none: NaN)."""
     runs = metrics[metrics["model_id"].isin(list(model_ids))]
     out = runs[["model_id", "seed"]].copy()
     out["diverged"] = runs["diverged"].astype(bool) if "diverged" in runs else False
@@ -68,14 +71,21 @@ def measure_runs(
         return out.reset_index(drop=True)
     if histories is None:
         raise ValueError(f"the measure {measure['label']!r} needs the histories table")
+    reference = measure.get("reference_id")
     h = histories[
-        histories["model_id"].isin(list(model_ids))
+        histories["model_id"].isin([*model_ids, *([reference] if reference else [])])
         & (histories["split"] == measure["split"])
         & (histories["metric"] == measure["metric"])
     ].sort_values("epoch")
     lower = measure["metric"] == "loss"
+    thresholds = {}
+    if reference is not None:  # the reference run's last value, per seed
+        last = h[h["model_id"] == reference].groupby("seed")["value"].last()
+        thresholds = last.to_dict()
     values = {}
-    for (model_id, seed), run in h.groupby(["model_id", "seed"]):
+    for (model_id, seed), run in h[h["model_id"].isin(list(model_ids))].groupby(
+        ["model_id", "seed"]
+    ):
         if kind == "best":
             values[model_id, seed] = (run["value"].min() if lower else run["value"].max(), False)
             continue
@@ -83,7 +93,15 @@ def measure_runs(
             best = run["value"].idxmin() if lower else run["value"].idxmax()
             values[model_id, seed] = (float(run.loc[best, "epoch"]), False)
             continue
-        hit = run["value"] <= measure["value"] if lower else run["value"] >= measure["value"]
+        if kind == "worsening":  # last epoch's value, worse than the best by
+            last = float(run["value"].iloc[-1])
+            best = run["value"].min() if lower else run["value"].max()
+            values[model_id, seed] = (last - best if lower else best - last, False)
+            continue
+        target = measure["value"] if reference is None else thresholds.get(seed, math.nan)
+        if math.isnan(target):
+            continue
+        hit = run["value"] <= target if lower else run["value"] >= target
         if hit.any():
             values[model_id, seed] = (float(run.loc[hit, "epoch"].iloc[0]), False)
         else:
@@ -160,6 +178,62 @@ def _equivalence(c, metrics, histories):
     return measured, verdict
 
 
+def _level_text(unit: str, estimate: stats.Estimate) -> str:
+    """A measure's level (not a difference): accuracies in percent."""
+    if unit == "fraction":
+        return estimate.text(100, " %")
+    return _unit_text(unit, estimate)
+
+
+def _bounds_text(unit: str, bounds: dict) -> str:
+    def shown(x):
+        scale, suffix = {"fraction": (100, " %"), "epochs": (1, " epochs"),
+                         "seconds": (1, " s")}.get(unit, (1, ""))  # fmt: skip
+        return f"{x * scale:g}{suffix}"
+
+    if len(bounds) == 2:
+        return f"between {shown(bounds['above'])} and {shown(bounds['below'])}"
+    key, x = next(iter(bounds.items()))
+    return f"{key} {shown(x)}"
+
+
+def _value(c, metrics, histories):
+    """One configuration's measure against a bound: the mean over seeds with its 95 %
+    interval below ``below`` (holds), above it (contradicted); above ``above``; or, with
+    both, inside [above, below] (:func:`aeflow.stats.equivalence_verdict` about the
+    middle). Censored values (thresholds never reached) count as lower bounds."""
+    m, bounds = c["measure"], c["bounds"]
+    runs = measure_runs(m, [c["configuration"]], metrics, histories)
+    ok = runs[~runs["diverged"]]
+    censored = int(ok["censored"].sum())
+    est = stats.Estimate.of(ok["value"].tolist())
+    if len(bounds) == 2:
+        middle = (bounds["below"] + bounds["above"]) / 2
+        half = (bounds["below"] - bounds["above"]) / 2
+        verdict = stats.equivalence_verdict(_shifted(est, middle), half)
+        if verdict == "holds":
+            sides = {+1, -1}
+        else:
+            sides = {+1} if est.n and est.low > bounds["below"] else {-1}
+    else:
+        key, bound = next(iter(bounds.items()))
+        claim = "negative" if key == "below" else "positive"
+        verdict = stats.verdict(_shifted(est, bound), claim)
+        holds_side = -1 if key == "below" else +1
+        sides = {holds_side if verdict == "holds" else -holds_side}
+    verdict = _censoring_verdict(verdict, sides, censored, 0)
+    measured = f"{m['label']} of ({c['label']}) = {_level_text(m['unit'], est)}; claimed "
+    measured += _bounds_text(m["unit"], bounds)
+    if censored:
+        measured += f"; never reached in {censored} of {est.n} runs, counted as the epochs run + 1"
+    return measured, verdict
+
+
+def _shifted(est: stats.Estimate, by: float) -> stats.Estimate:
+    """``est`` − ``by``: the same spread about a mean moved by ``by``."""
+    return stats.Estimate(est.mean - by, est.sd, est.n, est.low - by, est.high - by)
+
+
 def confusion_rates(confusion: pd.DataFrame, model_id: str, seeds=None) -> dict:
     """{seed: row-normalised confusion matrix (DataFrame, true × predicted class names,
     fractions of each true class)} of one classifier; only ``seeds`` when given."""
@@ -191,32 +265,43 @@ def _confusion(c, classifier_metrics, confusion):
     95 % interval over seeds, and the verdict on its sign."""
     if confusion is None:
         raise ValueError(f"the claim {c['claim']!r} needs the confusion-matrix table")
-    names, top = c["classes"]["names"], c["classes"]["top"]
+    names, top, row = c["classes"]["names"], c["classes"]["top"], c["classes"].get("row")
     runs = classifier_metrics[classifier_metrics["model_id"] == c["configuration"]]
     ok = runs[~runs["diverged"].astype(bool)] if "diverged" in runs else runs
     by_seed = confusion_rates(confusion, c["configuration"], ok["seed"])
     margins = []
+    rows = [row] if row is not None else names
+
+    def among(t, p):  # a cell the claim names
+        return p in names if row is not None else (t in names and p in names)
+
     for rates in by_seed.values():
-        unknown = [n for n in names if n not in rates.index]
+        unknown = [n for n in [*names, *rows] if n not in rates.index]
         if unknown:
             raise ValueError(f"claim {c['claim']!r}: no class {', '.join(unknown)} in the table")
-        inside = sorted((rates.loc[t, p] for t in names for p in names if t != p), reverse=True)
-        outside = [rates.loc[t, p] for t in rates.index for p in rates.columns
-                   if t != p and not (t in names and p in names)]  # fmt: skip
+        cells = [(t, p) for t in rates.index for p in rates.columns if t != p]
+        if row is not None:
+            cells = [(t, p) for t, p in cells if t == row]
+        inside = sorted((rates.loc[t, p] for t, p in cells if among(t, p)), reverse=True)
+        outside = [rates.loc[t, p] for t, p in cells if not among(t, p)]
         margins.append(float(inside[top - 1] - max(outside)))
     est = stats.Estimate.of(margins)
+    where = f"row {row}: " if row is not None else ""
     if by_seed:
         mean = sum(by_seed.values()) / len(by_seed)
+        if row is not None:
+            mean = mean.loc[[row]]
         cells = ", ".join(
-            f"{t} → {p} {100 * r:.1f} %" + ("" if t in names and p in names else " (outside)")
+            f"{t} → {p} {100 * r:.1f} %" + ("" if among(t, p) else " (outside)")
             for t, p, r in top_confusions(mean, top)
         )
     else:
         cells = "no confusion rows"
     measured = (
-        f"({c['label']}): largest {top} confusions of the mean matrix (% of the true class): "
-        f"{cells}; per seed, the {_ordinal(top)} largest among "
-        f"{', '.join(names)} − the largest outside them = {est.text(100, ' points')}"
+        f"({c['label']}): {where}largest {top} confusions of the mean matrix (% of the true "
+        f"class): {cells}; per seed, the {_ordinal(top)} largest "
+        f"{'to' if row is not None else 'among'} {', '.join(names)} − the largest "
+        f"{'other' if row is not None else 'outside them'} = {est.text(100, ' points')}"
     )
     return measured, stats.verdict(est, "positive")
 
@@ -237,8 +322,10 @@ def claim_verdicts(
 
     A comparison: a − b paired by seed with its 95 % interval, on the claimed side of 0
     (:func:`aeflow.stats.verdict`). An equivalence: the interval inside ±margin
-    (:func:`aeflow.stats.equivalence_verdict`). A confusion claim: the top-k confusions
-    of the classifier among the named classes, seed by seed (:func:`_confusion`).
+    (:func:`aeflow.stats.equivalence_verdict`). A value claim: one configuration's mean
+    and interval against its bound(s) (:func:`_value`). A confusion claim: the top-k
+    confusions of the classifier among the named classes, or of one true class (its
+    ``row``) to the named classes, seed by seed (:func:`_confusion`).
     ``histories`` and ``confusion`` are needed by claims on history-derived measures and
     by confusion claims."""
     rows = []
@@ -247,7 +334,11 @@ def claim_verdicts(
         kind = c.get("kind", "comparison")
         if kind == "confusion":
             measured, verdict = _confusion(c, classifier_metrics, confusion)
-            kind_text = f"confusion (top {c['classes']['top']})"
+            row = c["classes"].get("row")
+            kind_text = f"confusion (top {c['classes']['top']}{f' of row {row}' if row else ''})"
+        elif kind == "value":
+            measured, verdict = _value(c, table, histories)
+            kind_text = f"value ({_bounds_text(c['measure']['unit'], c['bounds'])})"
         elif kind == "equivalence":
             measured, verdict = _equivalence(c, table, histories)
             kind_text = f"equivalence ({_margin_text(c['measure']['unit'], c['margin'])})"

@@ -140,10 +140,16 @@ def batch_size_error(batch_size: int, n_train: int, of: str | None = None) -> st
     return None
 
 
+# conv/conv_bn encoders: 28 → conv3 26 → pool 13 → conv3 11 → pool 5, so their features
+# are channels[1] × 5 × 5 (aeflow.models builds them with it).
+CONV_FEATURE_SIDE = 5
+
+
 def check(params: dict, where: str, train_size: int | None = None) -> None:
     """A configuration's cross-key rules: architecture-only keys away from their default
-    on another architecture, and (given ``train_size``) more labels than training images
-    or a batch larger than the images it trains on. A GridError naming ``where``."""
+    on another architecture, an encoder without bottleneck whose latent is not its
+    features' number, and (given ``train_size``) more labels than training images or a
+    batch larger than the images it trains on. A GridError naming ``where``."""
     for key, h in HYPERPARAMETERS.items():
         if h.architectures and key in params and params[key] != h.default:
             if params["architecture"] not in h.architectures:
@@ -151,6 +157,15 @@ def check(params: dict, where: str, train_size: int | None = None) -> None:
                     f"{where}: {key}: {params[key]!r} applies to architecture "
                     f"{', '.join(h.architectures)} only, not {params['architecture']!r}"
                 )
+    if params.get("bottleneck", True) is False:
+        c2 = layer_widths("channels", params.get("channels", DEFAULTS["channels"]))[-1]
+        features = c2 * CONV_FEATURE_SIDE**2
+        if params.get("latent") != features:
+            raise GridError(
+                f"{where}: latent {params.get('latent')!r} with bottleneck false: the encoder "
+                f"ends at its {c2} × {CONV_FEATURE_SIDE} × {CONV_FEATURE_SIDE} features, so "
+                f"latent must be {features}"
+            )
     if train_size is None:
         return
     own = train_images(params, train_size)

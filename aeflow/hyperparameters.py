@@ -124,6 +124,14 @@ HYPERPARAMETERS = _entries(
         "followed by 2×2 max pooling (the pooling report 001 suggests against the Raschka "
         "classifier's overfitting)",
     }),
+    H("bottleneck", BOTH, default=True, at_default=ABSENT, encoder=True,
+      architectures=("conv", "conv_bn"), schema={
+        "type": "boolean",
+        "description": "conv/conv_bn: the encoder ends with Linear(channels[1]·5·5, latent) → "
+        "ReLU → Dropout (true, report 000's consigna); false: it ends at its flattened "
+        "features, as report 004's \"convolución y reducción\", and latent must be "
+        "channels[1]·5·5 (800 for 16-32, 2400 for 64-96)",
+    }),
     H("hidden", (CLASSIFIER,), required=True, default=128, widths=True, schema={
         "description": "classifier head's hidden widths (128, or 128-64 for two layers), or "
         f"{NO_HIDDEN}: the head is Linear(latent, 10) (reports 001, 004)",
@@ -159,6 +167,14 @@ HYPERPARAMETERS = _entries(
         "type": "boolean",
         "description": "conv_bn only: batch norm in the decoder too (true); report 004 has it "
         "before pooling, in the encoder only (false)",
+    }),
+    H("decoder", (AUTOENCODER,), default="consigna", at_default=ABSENT,
+      architectures=("conv", "conv_bn"), schema={
+        "type": "string", "enum": ["consigna", "tabla-2"],
+        "description": "conv/conv_bn decoder: consigna, Linear to channels[1]×5×5 → ConvT 4×4 "
+        "s2 (+1) → 13×13 → ConvT 3×3 s2 (+1) → 28×28 (report 001's listing); tabla-2, "
+        "Linear to channels[1]×7×7 → ConvT 5×5 s2 p2 → 13×13 → ConvT 6×6 s2 p1 → 28×28 "
+        "(report 004's Tabla 2)",
     }),
     H("output_dropout", (AUTOENCODER,), default=False, at_default=ABSENT,
       architectures=("conv",), schema={

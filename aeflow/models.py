@@ -150,10 +150,17 @@ def dropout_at_places(dropout: float, dropout_at: str) -> tuple[float, float]:
     return (dropout, 0.0) if dropout_at == "hidden" else (0.0, dropout)
 
 
+class FlattenDropout(Dropout):
+    """The dropout right after the encoder's flatten (``dropout_at: flatten``, report 001's
+    classifiers). It belongs to the trained side: a frozen encoder is held in eval mode,
+    but this dropout stays in the classifier's mode (:meth:`Classifier.train`), as it did
+    in report 001's frozen attempt "con los hiperparámetros ajustados"."""
+
+
 def _flatten(p: float) -> nn.Module:
-    """``nn.Flatten``, followed by dropout when ``p`` > 0. One slot of a Sequential
-    either way, so the parameters' names, and state dicts, do not depend on it."""
-    return nn.Sequential(nn.Flatten(), Dropout(p)) if p > 0 else nn.Flatten()
+    """``nn.Flatten``, followed by a :class:`FlattenDropout` when ``p`` > 0. One slot of a
+    Sequential either way, so the parameters' names, and state dicts, do not depend on it."""
+    return nn.Sequential(nn.Flatten(), FlattenDropout(p)) if p > 0 else nn.Flatten()
 
 
 def widths(value, allow_none: bool = False) -> tuple[int, ...]:
@@ -169,12 +176,19 @@ def widths(value, allow_none: bool = False) -> tuple[int, ...]:
 POOLINGS = {"max": (nn.MaxPool2d, nn.MaxPool2d), "max-avg": (nn.MaxPool2d, nn.AvgPool2d)}
 
 
+# conv/conv_bn: 28 → conv3 26 → pool 13 → conv3 11 → pool 5, the features' side
+SIDE = grid.CONV_FEATURE_SIDE
+
+
 class ConvEncoder(nn.Module):
-    """(1, 28, 28) → 2 × [Conv3 → (BatchNorm) → ReLU → Dropout → Pool2] → Linear → (latent,).
+    """(1, 28, 28) → 2 × [Conv3 → (BatchNorm) → ReLU → Dropout → Pool2] → Flatten →
+    Linear → ReLU → Dropout → (latent,).
 
     Report 000's "consigna" encoder with ``channels=(16, 32)``, ``pooling="max"`` and no batch
     norm; report 004's improvements are ``batch_norm`` (before pooling), ``pooling="max-avg"``
-    (max pooling, then average pooling) and wider ``channels`` such as ``(64, 96)``.
+    (max pooling, then average pooling) and wider ``channels`` such as ``(64, 96)``. Without
+    the ``bottleneck`` (report 004's "convolución y reducción") it ends at the flattened
+    c2 × 5 × 5 features, and ``latent`` must be their number.
     """
 
     def __init__(
@@ -185,12 +199,18 @@ class ConvEncoder(nn.Module):
         pooling=DEFAULT["pooling"],
         batch_norm=False,
         dropout_at=DEFAULT["dropout_at"],
+        bottleneck=DEFAULT["bottleneck"],
         **_,  # options of other architectures (downsampling: conv_deep's)
     ):
         super().__init__()
         c1, c2 = _two(channels)
         dropout, at_flatten = dropout_at_places(dropout, dropout_at)
         first, second = _pooling(pooling)
+        if not bottleneck and latent != c2 * SIDE * SIDE:
+            raise ModelError(
+                f"latent {latent} without the bottleneck: the encoder's output is its "
+                f"{c2} × {SIDE} × {SIDE} = {c2 * SIDE * SIDE} features"
+            )
         self.latent = latent
         self.features = nn.Sequential(
             nn.Conv2d(1, c1, kernel_size=3),  # c1 × 26 × 26
@@ -204,19 +224,29 @@ class ConvEncoder(nn.Module):
             Dropout(dropout),
             second(2),  # c2 × 5 × 5
             _flatten(at_flatten),
-            nn.Linear(c2 * 5 * 5, latent),
-            nn.ReLU(),
-            Dropout(dropout),
-        )
+            *([nn.Linear(c2 * SIDE * SIDE, latent), nn.ReLU(), Dropout(dropout)]
+              if bottleneck else []),
+        )  # fmt: skip
 
     def forward(self, x):
         return self.features(x)
 
 
+# The conv decoders' layouts (``decoder``): the side of the Linear layer's c2 × side × side
+# output, then (kernel, stride, padding, output_padding) of the two transposed convolutions.
+# consigna: report 001's listing, 5 → (5−1)·2+4+1 = 13 → (13−1)·2+3+1 = 28; tabla-2:
+# report 004's Tabla 2, 7 → (7−1)·2−4+5 = 13 → (13−1)·2−2+6 = 28.
+DECODER_LAYOUTS = {
+    "consigna": (SIDE, (4, 2, 0, 1), (3, 2, 0, 1)),
+    "tabla-2": (7, (5, 2, 2, 0), (6, 2, 1, 0)),
+}
+
+
 class ConvDecoder(nn.Module):
-    """(latent,) → Linear → 2 × ConvTranspose → (1, 28, 28), Sigmoid or ReLU output, and
-    with ``output_dropout`` a Dropout after it, as the consigna listing ends (report 001,
-    fig. 3: ``nn.Sigmoid(), nn.Dropout(dropout_rate)``)."""
+    """(latent,) → Linear → ReLU → Dropout → c2 × side × side → ConvTranspose → ReLU →
+    Dropout → ConvTranspose → (1, 28, 28), Sigmoid or ReLU output, and with
+    ``output_dropout`` a Dropout after it, as the consigna listing ends (report 001, fig. 3:
+    ``nn.Sigmoid(), nn.Dropout(dropout_rate)``). ``layout``: :data:`DECODER_LAYOUTS`."""
 
     def __init__(
         self,
@@ -226,19 +256,23 @@ class ConvDecoder(nn.Module):
         channels=DEFAULT["channels"],
         batch_norm=False,
         output_dropout=DEFAULT["output_dropout"],
+        layout=DEFAULT["decoder"],
     ):
         super().__init__()
         c1, c2 = _two(channels)
+        if layout not in DECODER_LAYOUTS:
+            raise ModelError(f"decoder {layout!r} unknown; allowed: {', '.join(DECODER_LAYOUTS)}")
+        side, (k1, s1, p1, o1), (k2, s2, p2, o2) = DECODER_LAYOUTS[layout]
         self.layers = nn.Sequential(
-            nn.Linear(latent, c2 * 5 * 5),
+            nn.Linear(latent, c2 * side * side),
             nn.ReLU(),
             Dropout(dropout),
-            nn.Unflatten(1, (c2, 5, 5)),
-            nn.ConvTranspose2d(c2, c1, kernel_size=4, stride=2, output_padding=1),  # c1 × 13 × 13
+            nn.Unflatten(1, (c2, side, side)),
+            nn.ConvTranspose2d(c2, c1, k1, stride=s1, padding=p1, output_padding=o1),  # 13 × 13
             *([nn.BatchNorm2d(c1)] if batch_norm else []),
             nn.ReLU(),
             Dropout(dropout),
-            nn.ConvTranspose2d(c1, 1, kernel_size=3, stride=2, output_padding=1),  # 1 × 28 × 28
+            nn.ConvTranspose2d(c1, 1, k2, stride=s2, padding=p2, output_padding=o2),  # 28 × 28
             ACTIVATIONS[output_activation](),
             # the listing's last layer (report 001, fig. 3): training-time noise on the output
             *([Dropout(dropout)] if output_dropout else []),
@@ -258,9 +292,11 @@ class ConvBNEncoder(ConvEncoder):
         channels=(64, 96),
         pooling="max-avg",
         dropout_at=DEFAULT["dropout_at"],
+        bottleneck=DEFAULT["bottleneck"],
         **_,
     ):
-        super().__init__(latent, dropout, channels, pooling, batch_norm=True, dropout_at=dropout_at)
+        super().__init__(latent, dropout, channels, pooling, batch_norm=True,
+                         dropout_at=dropout_at, bottleneck=bottleneck)  # fmt: skip
 
 
 class ConvBNDecoder(ConvDecoder):
@@ -275,9 +311,11 @@ class ConvBNDecoder(ConvDecoder):
         output_activation=DEFAULT["output_activation"],
         channels=(64, 96),
         batch_norm=DEFAULT["decoder_batch_norm"],
+        layout=DEFAULT["decoder"],
         **_,
     ):
-        super().__init__(latent, dropout, output_activation, channels, batch_norm=batch_norm)
+        super().__init__(latent, dropout, output_activation, channels, batch_norm=batch_norm,
+                         layout=layout)  # fmt: skip
 
 
 class Trim(nn.Module):
@@ -451,14 +489,19 @@ class Autoencoder(nn.Module):
         decoder_batch_norm=DEFAULT["decoder_batch_norm"],
         downsampling=DEFAULT["downsampling"],
         output_dropout=DEFAULT["output_dropout"],
+        decoder=DEFAULT["decoder"],
+        bottleneck=DEFAULT["bottleneck"],
     ):
         super().__init__()
         _check(architecture=architecture, output_activation=output_activation, latent=latent)
-        options = {"channels": channels, "pooling": pooling, "downsampling": downsampling}
+        options = {"channels": channels, "pooling": pooling, "downsampling": downsampling,
+                   "bottleneck": bottleneck}  # fmt: skip
         self.encoder = build_encoder(architecture, latent, dropout, options)
         extra = {} if decoder_batch_norm else {"batch_norm": False}  # conv_bn's decoder only
         if output_dropout:  # conv's decoder only
             extra["output_dropout"] = True
+        if decoder != DEFAULT["decoder"]:  # conv's and conv_bn's decoders only
+            extra["layout"] = decoder
         self.decoder = DECODERS[architecture](
             latent, dropout, output_activation, channels=channels, **extra
         )
@@ -489,10 +532,12 @@ class Classifier(nn.Module):
         pooling=DEFAULT["pooling"],
         dropout_at=DEFAULT["dropout_at"],
         downsampling=DEFAULT["downsampling"],
+        bottleneck=DEFAULT["bottleneck"],
     ):
         super().__init__()
         _check(architecture=architecture, latent=latent)
-        options = {"channels": channels, "pooling": pooling, "downsampling": downsampling}
+        options = {"channels": channels, "pooling": pooling, "downsampling": downsampling,
+                   "bottleneck": bottleneck}  # fmt: skip
         self.encoder = build_encoder(architecture, latent, dropout, options, dropout_at)
         in_head = dropout_at_places(dropout, dropout_at)[0]
         layers, width = [], latent
@@ -506,15 +551,19 @@ class Classifier(nn.Module):
 
     def freeze_encoder(self) -> None:
         """Train the head only: the encoder stays in eval mode (no dropout, batch-norm
-        statistics fixed), no gradients."""
+        statistics fixed), no gradients; except a :class:`FlattenDropout`, the classifier's
+        own (report 001), which follows the classifier's mode."""
         self.frozen_encoder = True
         self.encoder.requires_grad_(False)
-        self.encoder.eval()
+        self.train(self.training)
 
     def train(self, mode: bool = True):
         super().train(mode)
         if self.frozen_encoder:
             self.encoder.eval()
+            for m in self.encoder.modules():
+                if isinstance(m, FlattenDropout):
+                    m.train(mode)
         return self
 
     def forward(self, x):
@@ -540,6 +589,7 @@ def build_autoencoder(params: dict) -> Autoencoder:
         params["output_activation"],
         decoder_batch_norm=params.get("decoder_batch_norm", grid.DEFAULTS["decoder_batch_norm"]),
         output_dropout=params.get("output_dropout", grid.DEFAULTS["output_dropout"]),
+        decoder=params.get("decoder", grid.DEFAULTS["decoder"]),
         **encoder_options(params),
     )
 

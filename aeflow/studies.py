@@ -3,12 +3,14 @@ shared bases, and the claims it made resolved to configuration ids.
 
 A study (``config['studies'][name]``) has optional ``autoencoder`` and ``classifier``
 blocks shaped like the top-level ones, whose ``base`` entries are *overrides* of the
-top-level bases, and ``claims`` of three kinds: a *comparison* ("configuration a beats
+top-level bases, and ``claims`` of four kinds: a *comparison* ("configuration a beats
 configuration b on a measure"), an *equivalence* ("no notable difference between a and
-b: |a − b| within a margin") and a *confusion* claim ("the largest confusions of a
-classifier are among these classes"). A measure is a column of the metrics tables, a
-generalisation gap, the epochs a run took to reach a value, the best value over
-the epochs or the epoch that reached it (:data:`HISTORY_QUANTITIES`).
+b: |a − b| within a margin"), a *value* claim ("one configuration's measure is below, or
+above, a stated bound") and a *confusion* claim ("the largest confusions of a classifier,
+or of one true class, are among these classes"). A measure is a column of the metrics
+tables, a generalisation gap, the epochs a run took to reach a value (a number, or arm
+a's or b's own final value), the best value over the epochs, the epoch that reached it,
+or how far the last epoch fell back from it (:data:`HISTORY_QUANTITIES`).
 :func:`expand_studies` turns them into configurations (ids as in :mod:`aeflow.grid`, so
 a configuration shared by two studies trains once) and plain-data study descriptions,
 checking the config as it goes. The Snakefile imports this module on every parse, so
@@ -21,7 +23,7 @@ from __future__ import annotations
 from aeflow import grid
 from aeflow.grid import GridError
 
-CLAIM_KINDS = ("comparison", "equivalence", "confusion")
+CLAIM_KINDS = ("comparison", "equivalence", "value", "confusion")
 # The columns of the metrics tables a claim may compare, by model kind.
 COLUMNS = {
     "autoencoder": ("test_mse", "final_train_loss", "final_validation_loss", "train_seconds"),
@@ -36,12 +38,17 @@ GAPS = {
 }
 # What a history-derived measure reads: split_metric of the histories table.
 HISTORY_QUANTITIES = ("train_loss", "train_accuracy", "validation_loss", "validation_accuracy")
-# The keys each claim kind takes besides claim, quote, source, model and kind.
+# The keys each claim kind needs besides claim, quote, source, model and kind, and those
+# it may have (a value claim has one bound or both; a confusion claim may name its row).
 KIND_KEYS = {
     "comparison": {"a", "b", "metric", "better"},
     "equivalence": {"a", "b", "metric", "margin"},
+    "value": {"configuration", "metric"},
     "confusion": {"configuration", "classes", "top"},
 }
+OPTIONAL_KEYS = {"value": {"below", "above"}, "confusion": {"row"}}
+# An epochs_to target that is an arm's own final value (its history's last epoch).
+ARMS = ("a", "b")
 
 
 # The main grid (the config's top-level autoencoder and classifier blocks) is the default
@@ -203,7 +210,8 @@ def _confusion_classifiers(study: dict, clf_grid: dict, clf_base: dict | None) -
     several = len(study["base_classifiers"]) > 1
     out = {init: i for init, i in study["base_classifiers"].items() if i is not None}
     named = [c[arm] for c in study["claims"] if c["model"] == "classifier"
-             for arm in ("a", "b", "configuration") if arm in c]  # fmt: skip
+             for arm in ("a", "b") if arm in c]  # fmt: skip
+    named += [c["configuration"] for c in study["claims"] if c["kind"] == "confusion"]
     named += [r["id"] for r in study["reported"] if r["model"] == "classifier"]
     for model_id in named:
         if model_id in out.values():
@@ -290,7 +298,8 @@ def _resolve_claim(
     missing = sorted(needed - set(claim))
     if missing:
         raise GridError(f"{where}: a {kind} claim needs {', '.join(missing)}")
-    other = set().union(*KIND_KEYS.values()) - needed
+    allowed = needed | OPTIONAL_KEYS.get(kind, set())
+    other = set().union(*KIND_KEYS.values(), *OPTIONAL_KEYS.values()) - allowed
     stray = sorted(other & set(claim))
     if stray:
         raise GridError(f"{where}: {', '.join(stray)} do(es) not belong to a {kind} claim")
@@ -316,13 +325,28 @@ def _resolve_claim(
                                   configurations[out["configuration"]], base)  # fmt: skip
         out["classes"] = _confusion_classes(claim, where, classes)
         return out
-    ids = {key: arm(key) for key in ("a", "b")}
+    if kind == "value":
+        out["configuration"] = arm("configuration")
+        out["label"] = _arm_label(model, claim["configuration"],
+                                  configurations[out["configuration"]], base)  # fmt: skip
+        out["measure"] = _measure(claim["metric"], model, f"{where}.metric")
+        if "reference" in out["measure"]:
+            raise GridError(f"{where}.metric: a value claim has no arm a or b to take a "
+                            "final value from; give a number")  # fmt: skip
+        out["metric"] = out["measure"]["label"]
+        out["bounds"] = _bounds(claim, where)
+        return out
+    ids = {key: arm(key) for key in ARMS}
     if ids["a"] == ids["b"]:
         raise GridError(f"{where}: arms a and b are the same configuration")
     out.update(ids)
-    for key in ("a", "b"):
+    for key in ARMS:
         out[f"{key}_label"] = _arm_label(model, claim[key], configurations[ids[key]], base)
     out["measure"] = _measure(claim["metric"], model, f"{where}.metric")
+    reference = out["measure"].get("reference")
+    if reference is not None:  # epochs to an arm's own final value
+        out["measure"]["reference_id"] = ids[reference]
+        out["measure"]["label"] += f" ({out[f'{reference}_label']})"
     out["metric"] = out["measure"]["label"]
     if kind == "comparison":
         out["better"] = claim["better"]
@@ -334,18 +358,53 @@ def _resolve_claim(
     return out
 
 
+def _bounds(claim, where) -> dict:
+    """A value claim's ``below`` and/or ``above`` as {"below": x, "above": y} (numbers;
+    at least one; ``above`` less than ``below``)."""
+    bounds = {}
+    for key in ("below", "above"):
+        if key in claim:
+            value = claim[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise GridError(f"{where}.{key}: a number, got {value!r}")
+            bounds[key] = float(value)
+    if not bounds:
+        raise GridError(f"{where}: a value claim needs below, above or both")
+    if len(bounds) == 2 and not bounds["above"] < bounds["below"]:
+        raise GridError(
+            f"{where}: above ({bounds['above']:g}) must be less than below ({bounds['below']:g})"
+        )
+    return bounds
+
+
 def _confusion_classes(claim, where, classes):
+    """A confusion claim's classes: ``{"names", "top"}``, and ``row`` when the claim is
+    about one true class's confusions (its ``top`` largest off-diagonal cells, the named
+    classes being the predicted ones)."""
     names = list(claim["classes"])
     top = int(claim["top"])
-    if len(set(names)) < 2 or len(set(names)) != len(names):
-        raise GridError(f"{where}.classes: at least two different class names")
+    row = claim.get("row")
+    fewest = 1 if row is not None else 2
+    if len(set(names)) < fewest or len(set(names)) != len(names):
+        raise GridError(
+            f"{where}.classes: at least {'one class name' if row else 'two different class names'}"
+            f"{', all different' if row else ''}"
+        )
+    if row is not None and row in names:
+        raise GridError(
+            f"{where}.classes: {row!r} is the row; name the classes it is confused with"
+        )
     if classes is not None:
-        unknown = [c for c in names if c not in classes]
+        unknown = [c for c in [*names, *([row] if row is not None else [])] if c not in classes]
         if unknown:
             raise GridError(
                 f"{where}.classes: {', '.join(map(repr, unknown))} not a class of the data "
                 f"(data.classes: {', '.join(classes)})"
             )
+    if row is not None:
+        if not 1 <= top <= len(names):
+            raise GridError(f"{where}.top: between 1 and {len(names)} (the classes named)")
+        return {"names": names, "top": top, "row": row}
     pairs = len(names) * (len(names) - 1)
     if not 1 <= top <= pairs:
         raise GridError(
@@ -356,8 +415,9 @@ def _confusion_classes(claim, where, classes):
 
 def _measure(metric, model: str, where: str) -> dict:
     """A claim's ``metric`` as plain data: ``{"type": "column" | "gap" | "epochs_to" |
-    "best" | "epoch_of_best", ..., "label": text, "unit": "fraction" | "epochs" |
-    "seconds" | "value"}``."""
+    "best" | "epoch_of_best" | "worsening", ..., "label": text, "unit": "fraction" |
+    "epochs" | "seconds" | "value"}``. An ``epochs_to`` whose target is ``a`` or ``b``
+    has ``"value": None`` and ``"reference"``: that arm's own final value, per seed."""
     accuracy_ok = model == "classifier"
 
     def check_quantity(quantity):
@@ -381,7 +441,7 @@ def _measure(metric, model: str, where: str) -> dict:
             raise GridError(
                 f"{where}: {metric!r} is not a measure of {model}s; allowed: "
                 f"{', '.join([*COLUMNS[model], *GAPS])}, {{epochs_to: …}}, {{best: …}}, "
-                "{epoch_of_best: …}"
+                "{epoch_of_best: …}, {worsening: …}"
             )
         return {"type": "column", "column": metric, "unit": column_unit(metric), "label": metric}
     if isinstance(metric, dict) and set(metric) == {"epochs_to"}:
@@ -392,8 +452,13 @@ def _measure(metric, model: str, where: str) -> dict:
         ((quantity, value),) = target.items()
         split, name = check_quantity(quantity)
         sign = "≤" if name == "loss" else "≥"
-        return {"type": "epochs_to", "split": split, "metric": name, "value": float(value),
-                "unit": "epochs", "label": f"epochs to {split} {name} {sign} {value:g}"}  # fmt: skip
+        out = {"type": "epochs_to", "split": split, "metric": name, "unit": "epochs"}
+        if value in ARMS:
+            return {**out, "value": None, "reference": value,
+                    "label": f"epochs to {split} {name} {sign} the final value of {value}"}  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise GridError(f"{where}.epochs_to.{quantity}: a number, a or b, got {value!r}")
+        return {**out, "value": float(value), "label": f"epochs to {split} {name} {sign} {value:g}"}
     if isinstance(metric, dict) and set(metric) == {"best"}:
         split, name = check_quantity(metric["best"])
         word = "lowest" if name == "loss" else "highest"
@@ -405,6 +470,12 @@ def _measure(metric, model: str, where: str) -> dict:
         word = "lowest" if name == "loss" else "highest"
         return {"type": "epoch_of_best", "split": split, "metric": name, "unit": "epochs",
                 "label": f"epoch of the {word} {split} {name}"}  # fmt: skip
+    if isinstance(metric, dict) and set(metric) == {"worsening"}:
+        split, name = check_quantity(metric["worsening"])
+        word = "lowest" if name == "loss" else "highest"
+        unit = "fraction" if name == "accuracy" else "value"
+        return {"type": "worsening", "split": split, "metric": name, "unit": unit,
+                "label": f"{split} {name}: last epoch's worse than the {word} by"}  # fmt: skip
     raise GridError(f"{where}: {metric!r} is not a measure")
 
 

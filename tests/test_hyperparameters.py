@@ -109,10 +109,12 @@ def test_grid_lists_come_from_the_registry():
     assert set(grid.CLASSIFIER_KEYS) - set(grid.AUTOENCODER_KEYS) == {
         "hidden", "dropout_at", "labels", "images", "min_steps",
     }  # fmt: skip
-    assert grid.ENCODER_KEYS == ("architecture", "latent", "channels", "pooling", "downsampling")
+    assert grid.ENCODER_KEYS == (
+        "architecture", "latent", "channels", "pooling", "downsampling", "bottleneck",
+    )  # fmt: skip
     assert grid.WIDTH_KEYS == ("channels", "hidden")
     assert models.OPTION_DEFAULTS == {
-        "channels": "16-32", "pooling": "max", "downsampling": "stride",
+        "channels": "16-32", "pooling": "max", "downsampling": "stride", "bottleneck": True,
     }  # fmt: skip
 
 
@@ -261,6 +263,7 @@ def test_a_batch_larger_than_the_training_images_names_where():
         ("output_activation", models.ACTIVATIONS),
         ("pooling", models.POOLINGS),
         ("dropout_at", models.DROPOUT_PLACES),
+        ("decoder", models.DECODER_LAYOUTS),
         ("optimizer", training.OPTIMIZERS),
         ("lr_schedule", training.SCHEDULES),
     ],
@@ -275,10 +278,13 @@ def test_allowed_values_are_the_implemented_ones(name, implemented):
         ("decoder_batch_norm", False, "conv_bn", "conv"),
         ("downsampling", "max-pool", "conv_deep", "conv"),
         ("output_dropout", True, "conv", "conv_bn"),
+        ("decoder", "tabla-2", "conv", "mlp"),
+        ("bottleneck", False, "conv", "conv_deep"),
     ],
 )
 def test_architecture_only_keys_are_refused_elsewhere(name, value, architecture, elsewhere):
-    assert HYPERPARAMETERS[name].architectures == (architecture,)
+    assert architecture in HYPERPARAMETERS[name].architectures
+    assert elsewhere not in HYPERPARAMETERS[name].architectures
     cfg = {"base": {**AE, name: value, "architecture": elsewhere}, "sweeps": {},
            "configurations": []}  # fmt: skip
     with pytest.raises(
@@ -286,12 +292,16 @@ def test_architecture_only_keys_are_refused_elsewhere(name, value, architecture,
     ):
         grid.autoencoder_grid(copy.deepcopy(cfg))
     cfg["base"]["architecture"] = architecture
+    if name == "bottleneck":  # without it the encoder's output is its 32 × 5 × 5 features
+        cfg["base"]["latent"] = 800
     assert len(grid.autoencoder_grid(cfg)) == 1
 
 
 def test_every_architecture_only_key_is_tested():
     restricted = {n for n, h in HYPERPARAMETERS.items() if h.architectures}
-    assert restricted == {"decoder_batch_norm", "downsampling", "output_dropout"}
+    assert restricted == {
+        "decoder_batch_norm", "downsampling", "output_dropout", "decoder", "bottleneck",
+    }  # fmt: skip
 
 
 def test_the_configuration_docs_name_every_hyperparameter():

@@ -378,3 +378,161 @@ def test_output_dropout_is_conv_only_and_left_out_at_its_default():
     assert "output_dropout" not in grid.canonical(base)
     with pytest.raises(grid.GridError, match="output_dropout: True applies to architecture conv"):
         grid.check({**AE_PARAMS, "architecture": "mlp", "output_dropout": True}, "autoencoder")
+
+
+def _active(sequence: list[tuple]) -> list[tuple]:
+    """A layer sequence without its dropouts of p = 0 (identities)."""
+    return [layer for layer in sequence if layer != ("Dropout", 0.0)]
+
+
+# Report 004's Tabla 2 ("Detalles de las capas que conforman el modelo baseline del
+# autoencoder"): type, output side, kernel, stride, padding of each of its six layers.
+TABLA_2 = [
+    ("Conv", 26, 3, 1, 0),
+    ("Max Pool", 13, 2, 2, 0),
+    ("Conv", 11, 3, 1, 0),
+    ("Max Pool", 5, 2, 2, 0),
+    ("ConvT", 13, 5, 2, 2),
+    ("ConvT", 28, 6, 2, 1),
+]
+TABLE_NAMES = {"Conv2d": "Conv", "MaxPool2d": "Max Pool", "AvgPool2d": "Avg Pool",
+               "ConvTranspose2d": "ConvT"}  # fmt: skip
+
+
+def _table_rows(model: torch.nn.Module) -> list[tuple]:
+    """Each convolution, pooling and transposed convolution of ``model`` as a row of
+    Tabla 2 (type, output side, kernel, stride, padding), read from a forward pass."""
+    rows = []
+
+    def first(v):
+        return v[0] if isinstance(v, tuple) else v
+
+    def record(m, _, out):
+        k, s, p = (first(getattr(m, a)) for a in ("kernel_size", "stride", "padding"))
+        rows.append((TABLE_NAMES[type(m).__name__], out.shape[-1], k, s, p))
+
+    hooks = [m.register_forward_hook(record) for m in model.modules()
+             if type(m).__name__ in TABLE_NAMES]  # fmt: skip
+    model.eval()(batch(2))
+    for h in hooks:
+        h.remove()
+    return rows
+
+
+SEED_004 = {**AE_PARAMS, "latent": 800, "dropout": 0.2, "bottleneck": False,
+            "decoder": "tabla-2"}  # fmt: skip
+
+
+def test_report_004s_baseline_autoencoder_is_its_tabla_2():
+    ae = models.build_autoencoder(SEED_004)
+    assert _table_rows(ae) == TABLA_2
+    # its fig. 1: "convolución y reducción (encoder), seguido de una función lineal y una
+    # convolución transpuesta (decoder)": the encoder ends at its 32 × 5 × 5 features, the
+    # decoder opens with a Linear layer to 32 × 7 × 7 (16 and 32 kernels, dropout 0.2)
+    assert _sequence(ae.encoder)[-2:] == [("MaxPool2d", 2), ("Flatten",)]
+    assert _sequence(ae.decoder) == [
+        ("Linear", 800, 32 * 7 * 7), ("ReLU",), ("Dropout", 0.2), ("Unflatten", (32, 7, 7)),
+        ("ConvTranspose2d", 32, 16, 5, 2, 2, 0), ("ReLU",), ("Dropout", 0.2),
+        ("ConvTranspose2d", 16, 1, 6, 2, 1, 0), ("Sigmoid",),
+    ]  # fmt: skip
+
+
+def test_report_004s_improved_autoencoder_keeps_tabla_2s_shapes():
+    params = {**SEED_004, "architecture": "conv_bn", "decoder_batch_norm": False,
+              "pooling": "max-avg", "channels": "64-96", "latent": 2400, "dropout": 0.0}  # fmt: skip
+    ae = models.build_autoencoder(params)
+    rows = _table_rows(ae)
+    assert [r[1:] for r in rows] == [r[1:] for r in TABLA_2]  # sides, kernels, strides, pads
+    assert [r[0] for r in rows] == ["Conv", "Max Pool", "Conv", "Avg Pool", "ConvT", "ConvT"]
+    assert _sequence(ae.decoder)[0] == ("Linear", 2400, 96 * 7 * 7)
+
+
+def test_the_consigna_decoder_layout_is_the_default():
+    assert _table_rows(models.build_autoencoder(AE_PARAMS))[-2:] == [
+        ("ConvT", 13, 4, 2, 0),
+        ("ConvT", 28, 3, 2, 0),
+    ]
+    with pytest.raises(ModelError, match="decoder 'k5' unknown; allowed: consigna, tabla-2"):
+        models.build_autoencoder({**AE_PARAMS, "decoder": "k5"})
+
+
+def test_report_004s_classifier_is_one_fc_layer_on_the_encoders_features():
+    params = {**CLF_PARAMS, "architecture": "conv_bn", "pooling": "max-avg",
+              "channels": "64-96", "bottleneck": False, "latent": 2400, "hidden": "none",
+              "dropout": 0.0}  # fmt: skip
+    clf = models.build_classifier(params)
+    # "el encoder optimizado y una capa FC de 10 salidas": FC on the 96 × 5 × 5 features
+    assert _sequence(clf.head) == [("Linear", 96 * 5 * 5, 10)]
+    assert _active(_sequence(clf.encoder))[-3:] == [("ReLU",), ("AvgPool2d", 2), ("Flatten",)]
+    assert clf.eval()(batch(3)).shape == (3, 10)
+    # the bottleneck kept (the added configuration): Linear(2400, 64) → ReLU, then the FC
+    kept = models.build_classifier({**params, "bottleneck": True, "latent": 64})
+    assert _active(_sequence(kept.encoder))[-3:] == [("Flatten",), ("Linear", 2400, 64), ("ReLU",)]
+    assert _sequence(kept.head) == [("Linear", 64, 10)]
+
+
+def test_without_bottleneck_latent_must_be_the_features_number():
+    with pytest.raises(ModelError, match=r"latent 64 without the bottleneck: .* 32 × 5 × 5 = 800"):
+        models.build_classifier({**CLF_PARAMS, "latent": 64, "bottleneck": False})
+    from aeflow import grid
+
+    with pytest.raises(
+        grid.GridError, match="where: latent 64 with bottleneck false: .*must be 800"
+    ):
+        grid.check({**AE_PARAMS, "latent": 64, "bottleneck": False}, "where")
+    grid.check({**AE_PARAMS, "latent": 800, "bottleneck": False}, "where")
+    grid.check({**AE_PARAMS, "channels": "64-96", "latent": 2400, "bottleneck": False}, "where")
+
+
+# Report 001's classifiers (sec. II Clasificadores): the consigna listing's encoder with "se
+# eliminaron los dos primeros y el tercero se movió luego de la operación flatten"; the
+# Raschka one with "se eliminaron todos los dropout y se agregó uno luego de flatten";
+# "La capa de clasificación tiene una entrada del tamaño de la capa oculta y devuelve un
+# vector de orden 10". Tabla II: n = 10, dropout 0.8.
+CONSIGNA_CLASSIFIER = [
+    ("Conv2d", 1, 16, 3, 1, 0), ("ReLU",), ("MaxPool2d", 2),
+    ("Conv2d", 16, 32, 3, 1, 0), ("ReLU",), ("MaxPool2d", 2),
+    ("Flatten",), ("Dropout", 0.8), ("Linear", 32 * 5 * 5, 10), ("ReLU",),
+    ("Linear", 10, 10),
+]  # fmt: skip
+RASCHKA_CLASSIFIER = [
+    ("Conv2d", 1, 32, 3, 1, 1), ("LeakyReLU",), ("Conv2d", 32, 64, 3, 2, 1), ("LeakyReLU",),
+    ("Conv2d", 64, 64, 3, 2, 1), ("LeakyReLU",), ("Conv2d", 64, 64, 3, 1, 1),
+    ("Flatten",), ("Dropout", 0.8), ("Linear", 64 * 7 * 7, 10), ("Linear", 10, 10),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "architecture, listed", [("conv", CONSIGNA_CLASSIFIER), ("conv_deep", RASCHKA_CLASSIFIER)]
+)
+def test_report_001s_classifiers_are_its_listings_with_the_dropouts_moved(architecture, listed):
+    params = {**CLF_PARAMS, "architecture": architecture, "latent": 10, "hidden": "none",
+              "dropout": 0.8, "dropout_at": "flatten"}  # fmt: skip
+    assert _active(_sequence(models.build_classifier(params))) == listed
+
+
+def test_report_001s_frozen_arm_keeps_its_tuned_dropout_after_the_flatten():
+    """ "dejar fijos los pesos del encoder pre-entrenado y optimizar solo la capa
+    clasificadora, con los hiperparámetros ajustados": the encoder's weights and batch-norm
+    statistics stay fixed, the dropout of 0.8 after the flatten still drops in training."""
+    params = {**CLF_PARAMS, "architecture": "conv_bn", "latent": 10, "hidden": "none",
+              "dropout": 0.8, "dropout_at": "flatten"}  # fmt: skip
+    clf = models.build_classifier(params)
+    clf.freeze_encoder()
+    clf.train()
+    (flat,) = [m for m in clf.encoder.modules() if isinstance(m, models.FlattenDropout)]
+    others = [m for m in clf.encoder.modules() if m is not flat and m is not clf.encoder]
+    assert flat.training and flat.p == 0.8
+    assert not clf.encoder.training and not any(m.training for m in others)
+    assert not any(p.requires_grad for p in clf.encoder.parameters())
+    torch.manual_seed(0)
+    x = batch(8)
+    assert not torch.equal(clf.encoder(x), clf.encoder(x))  # dropped, differently each time
+    clf.eval()
+    assert not flat.training and torch.equal(clf.encoder(x), clf.encoder(x))
+    # report 000's frozen arm (dropout after every hidden activation): encoder all eval
+    hidden = models.build_classifier({**CLF_PARAMS, "dropout": 0.5})
+    hidden.freeze_encoder()
+    hidden.train()
+    assert not any(m.training for m in hidden.encoder.modules())
+    assert hidden.head.training

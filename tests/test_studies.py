@@ -778,3 +778,181 @@ def test_the_default_config_and_its_quick_variant_parse_and_resolve_every_claim(
         for s in found.values():
             for c in s["claims"]:
                 assert c["quote"] and c["source"], (s["name"], c["claim"])
+
+
+# --- issue 21: epochs to an arm's final value, value claims, worsening, a confusion row ---
+
+SAME_RESULTS = {"claim": "Adam reaches SGD's final accuracy in fewer epochs", "model": "classifier",
+                "a": {}, "b": {"optimizer": "sgd"},
+                "metric": {"epochs_to": {"validation_accuracy": "b"}}, "better": "lower"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "adam, verdict, measured",
+    [
+        # SGD ends at 0.9 (each seed, its epoch 5); Adam reaches 0.9 at 2, 2, 3: −3, −3, −2
+        ([[0.8, 0.9], [0.85, 0.95], [0.5, 0.8, 0.91]], "holds", "-2.7 epochs [-4.1, -1.2] (n=3)"),
+        # Adam never reaches 0.9 in 3 epochs: 4 (a lower bound) − 5; "fewer" rests on a bound
+        ([[0.5, 0.6, 0.7]] * 3, "not settled (a threshold was not reached in some runs)",
+         "-1.0 epochs [-1.0, -1.0] (n=3); never reached in 3 of 3 runs of (base) and 0 of 3 of "
+         "(optimizer=sgd), counted as the epochs run + 1"),
+    ],
+)  # fmt: skip
+def test_epochs_to_the_other_arms_final_value(adam, verdict, measured):
+    s, ids = kinds_study([SAME_RESULTS])
+    measure = s["claims"][0]["measure"]
+    assert measure["reference_id"] == ids["sgd"] and measure["value"] is None
+    clf = runs_table(ids, {"adam": {"test_accuracy": [0.9] * 3},
+                           "sgd": {"test_accuracy": [0.9] * 3}})  # fmt: skip
+    h = history(ids, {"adam": adam, "sgd": SGD_CURVES})  # SGD: 0.9 at epoch 5 in every seed
+    got, text, _ = verdict_of(s, clf, histories=h)
+    assert got == verdict
+    assert text == ("epochs to validation accuracy ≥ the final value of b (optimizer=sgd): "
+                    f"(base) − (optimizer=sgd) = {measured}")  # fmt: skip
+
+
+def test_the_reference_value_is_per_seed_and_the_reference_reaches_it_first_where_it_peaked():
+    s, ids = kinds_study([{**SAME_RESULTS, "metric": {"epochs_to": {"validation_loss": "a"}}}])
+    losses = {
+        "adam": [[0.9, 0.5, 0.6], [0.9, 0.8, 0.4]],
+        "sgd": [[0.9, 0.7, 0.65], [0.3, 0.5, 0.6]],
+    }
+    table = runs_table(ids, {"adam": {"test_accuracy": [0.9] * 2},
+                             "sgd": {"test_accuracy": [0.9] * 2}})  # fmt: skip
+    runs = findings.measure_runs(s["claims"][0]["measure"], list(ids.values()), table,
+                                 history(ids, losses, metric="loss"))  # fmt: skip
+    got = {(m, seed): v for m, seed, v in zip(runs["model_id"], runs["seed"], runs["value"])}
+    # seed 0: Adam's last loss 0.6, reached by Adam at epoch 2 (0.5), never by SGD (4)
+    # seed 1: Adam's last 0.4, reached by Adam at 3 and by SGD at its epoch 1 (0.3)
+    assert got == {(ids["adam"], 0): 2, (ids["sgd"], 0): 4, (ids["adam"], 1): 3,
+                   (ids["sgd"], 1): 1}  # fmt: skip
+    censored = {(m, seed) for m, seed, c in zip(runs["model_id"], runs["seed"], runs["censored"])
+                if c}  # fmt: skip
+    assert censored == {(ids["sgd"], 0)}  # never reached: the epochs run + 1
+
+
+def test_worsening_is_how_far_the_last_epoch_fell_back_from_the_best():
+    s, ids = kinds_study([{**FASTER, "metric": {"worsening": "validation_loss"}}])
+    losses = {"adam": [[0.9, 0.5, 0.7]], "sgd": [[0.9, 0.8, 0.6]]}
+    table = runs_table(ids, {"adam": {"test_accuracy": [0.9]}, "sgd": {"test_accuracy": [0.9]}})
+    runs = findings.measure_runs(s["claims"][0]["measure"], list(ids.values()), table,
+                                 history(ids, losses, metric="loss"))  # fmt: skip
+    assert dict(zip(runs["model_id"], runs["value"])) == pytest.approx(
+        {ids["adam"]: 0.2, ids["sgd"]: 0.0}
+    )
+    accuracy = studies._measure({"worsening": "validation_accuracy"}, "classifier", "x")
+    runs = findings.measure_runs(accuracy, [ids["adam"]], table,
+                                 history(ids, {"adam": [[0.5, 0.9, 0.85]]}))  # fmt: skip
+    assert runs["value"][0] == pytest.approx(0.05)  # best − last for an accuracy
+    assert accuracy["unit"] == "fraction"
+
+
+VALUE = {"claim": "SGD's train-validation gap is nearly nil", "kind": "value",
+         "model": "classifier", "configuration": {"optimizer": "sgd"}, "metric": "gap_accuracy",
+         "below": 0.02}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "bounds, train, verdict",
+    [
+        # gaps 0.01, 0.01, 0.01 (train − validation): below 0.02 on every seed
+        ({"below": 0.02}, [0.81, 0.83, 0.82], "holds"),
+        # gaps 0.05 each: above the bound
+        ({"below": 0.02}, [0.85, 0.87, 0.86], "contradicted"),
+        # gaps 0.01, 0.05, 0.00: the interval crosses 0.02
+        ({"below": 0.02}, [0.81, 0.87, 0.81], "not settled (the interval includes 0)"),
+        ({"above": 0.02}, [0.85, 0.87, 0.86], "holds"),
+        ({"above": 0.02}, [0.81, 0.83, 0.82], "contradicted"),
+        # inside [−0.02, 0.02]
+        ({"above": -0.02, "below": 0.02}, [0.81, 0.83, 0.82], "holds"),
+        ({"above": -0.02, "below": 0.02}, [0.85, 0.87, 0.86], "contradicted"),
+    ],
+)  # fmt: skip
+def test_value_claims_hold_a_measure_to_a_bound(bounds, train, verdict):
+    claim = {**{k: v for k, v in VALUE.items() if k != "below"}, **bounds}
+    s, ids = kinds_study([claim])
+    clf = runs_table(ids, {"sgd": {"final_train_accuracy": train,
+                                   "final_validation_accuracy": [0.80, 0.82, 0.81]}})  # fmt: skip
+    got, measured, kind = verdict_of(s, clf)
+    assert got == verdict
+    assert measured.startswith(
+        "gap_accuracy (final_train_accuracy − final_validation_accuracy) of (optimizer=sgd) = "
+    )
+    shown = {"below": "below 2 %", "above": "above 2 %"}
+    expected = shown[next(iter(bounds))] if len(bounds) == 1 else "between -2 % and 2 %"
+    assert kind == f"value ({expected})" and measured.endswith(f"claimed {expected}")
+
+
+def test_value_claims_on_epochs_to_never_reached_hold_only_on_the_safe_side():
+    late = {**VALUE, "metric": {"epochs_to": {"validation_accuracy": 0.95}}, "below": 4}
+    s, ids = kinds_study([late])
+    clf = runs_table(ids, {"sgd": {"test_accuracy": [0.9] * 3}})
+    never = history(ids, {"sgd": [[0.5, 0.6]] * 3})  # counted as 3, a lower bound
+    assert verdict_of(s, clf, histories=never)[0].startswith("not settled (a threshold")
+    s, ids = kinds_study([{**{k: v for k, v in late.items() if k != "below"}, "above": 2}])
+    # above 2: 3 (a lower bound) is above whatever the true epoch
+    assert verdict_of(s, clf, histories=never)[0] == "holds"
+
+
+SHIRT_ROW = {"claim": "c6 is confused with c0, c2 and c4", "kind": "confusion",
+             "model": "classifier", "configuration": {"optimizer": "sgd"}, "row": "c6",
+             "classes": ["c0", "c2", "c4"], "top": 3}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "cells, verdict, margin",
+    [
+        # row c6: c0 15, c2 9, c4 7, c3 2 → 7 − 2 (a larger confusion elsewhere does not count)
+        ({(6, 0): 15, (6, 2): 9, (6, 4): 7, (6, 3): 2, (7, 9): 30}, "holds", "5.00"),
+        # the same matrix without any c6 confusion: no cell of the row, 0 − 0
+        ({(0, 6): 15, (2, 4): 9, (4, 2): 7}, "not settled (the interval includes 0)", "0.00"),
+        # row c6's third largest to the named classes is below c6 → c8
+        ({(6, 0): 15, (6, 2): 9, (6, 4): 1, (6, 8): 5}, "contradicted", "-4.00"),
+    ],
+)  # fmt: skip
+def test_a_confusion_row_claim_is_about_that_true_class_only(cells, verdict, margin):
+    s, ids = kinds_study([SHIRT_ROW])
+    clf = runs_table(ids, {"sgd": {"test_accuracy": [0.9] * 3}})
+    seeds = {k: cells for k in range(3)}
+    got, measured, kind = verdict_of(s, clf, confusion=confusion_table(ids["sgd"], seeds))
+    assert kind == "confusion (top 3 of row c6)"
+    assert measured.startswith("(optimizer=sgd): row c6: largest 3 confusions of the mean matrix")
+    assert measured.endswith(f"3rd largest to c0, c2, c4 − the largest other = "
+                             f"{margin} points [{margin}, {margin}] (n=3)")  # fmt: skip
+    assert got == verdict
+    # the claim on the whole matrix among c0, c2, c4, c6 passes the second matrix
+    whole = {**SHIRT_ROW, "classes": ["c0", "c2", "c4", "c6"]}
+    whole.pop("row")
+    s2, ids2 = kinds_study([whole])
+    if verdict.startswith("not settled"):
+        assert verdict_of(s2, clf, confusion=confusion_table(ids2["sgd"], seeds))[0] == "holds"
+
+
+@pytest.mark.parametrize(
+    "claim, match",
+    [
+        ({**VALUE, "below": None}, r"claims\[0\]: a value claim needs below, above or both"),
+        ({**VALUE, "above": 0.5}, r"claims\[0\]: above \(0.5\) must be less than below \(0.02\)"),
+        ({**VALUE, "a": {}}, r"claims\[0\]: a do\(es\) not belong to a value claim"),
+        ({**VALUE, "metric": {"epochs_to": {"validation_accuracy": "b"}}},
+         r"claims\[0\].metric: a value claim has no arm a or b"),
+        ({**SAME_RESULTS, "metric": {"epochs_to": {"validation_accuracy": "c"}}},
+         r"claims\[0\].metric.epochs_to.validation_accuracy: a number, a or b, got 'c'"),
+        ({**GAP, "below": 0.1}, r"claims\[0\]: below do\(es\) not belong to a comparison claim"),
+        ({**SHIRT_ROW, "classes": ["c0", "c6"]}, r"claims\[0\].classes: 'c6' is the row"),
+        ({**SHIRT_ROW, "row": "Shirt"}, r"claims\[0\].classes: 'Shirt' not a class of the data"),
+        ({**SHIRT_ROW, "top": 4}, r"claims\[0\].top: between 1 and 3 \(the classes named\)"),
+        ({**CONFUSED, "row": None, "classes": ["c0"]}, r"claims\[0\].classes: at least two"),
+    ],
+)  # fmt: skip
+def test_bad_new_claims_name_the_key(claim, match):
+    claim = {k: v for k, v in claim.items() if v is not None}
+    with pytest.raises(GridError, match=match):
+        kinds_study([claim])
+
+
+def test_value_claims_do_not_add_classifiers_to_the_confusion_figure():
+    s, ids = kinds_study([VALUE])
+    assert s["confusion_classifiers"] == {"scratch": ids["adam"]}
+    s, ids = kinds_study([SHIRT_ROW])
+    assert set(s["confusion_classifiers"].values()) == {ids["adam"], ids["sgd"]}
