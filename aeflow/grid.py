@@ -351,4 +351,10 @@ def describe(params: dict, base: dict) -> str:
         for k in sorted(_ABSENT)
         if k in params and k not in base
     ]
+    # and back at their default where the base sets them (bottleneck: true in study 004)
+    diff += [
+        hyperparameters.label(k, _ABSENT[k])
+        for k in sorted(_ABSENT)
+        if k in base and k not in params
+    ]
     return ", ".join(diff) or "base"

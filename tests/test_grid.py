@@ -326,3 +326,10 @@ def test_decoder_batch_norm_default_stays_out_of_ids_and_false_is_conv_bn_only()
         match="autoencoder: decoder_batch_norm: False applies to architecture conv_bn only, not 'conv'",
     ):
         grid.autoencoder_grid(ae_cfg(configurations=[{"decoder_batch_norm": False}]))
+
+
+def test_describe_names_a_key_back_at_its_absent_default():
+    base = grid.canonical({**AE_BASE, "bottleneck": False, "latent": 800})
+    params = grid.canonical({**AE_BASE, "bottleneck": True, "latent": 64})
+    assert "bottleneck" not in params  # absent at its default
+    assert grid.describe(params, base) == "latent=64, bottleneck=True"
