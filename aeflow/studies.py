@@ -472,10 +472,10 @@ def _measure(metric, model: str, where: str) -> dict:
                 "label": f"epoch of the {word} {split} {name}"}  # fmt: skip
     if isinstance(metric, dict) and set(metric) == {"worsening"}:
         split, name = check_quantity(metric["worsening"])
-        word = "lowest" if name == "loss" else "highest"
+        gap = "last epoch − lowest" if name == "loss" else "highest − last epoch"
         unit = "fraction" if name == "accuracy" else "value"
         return {"type": "worsening", "split": split, "metric": name, "unit": unit,
-                "label": f"{split} {name}: last epoch's worse than the {word} by"}  # fmt: skip
+                "label": f"worsening of the {split} {name} ({gap})"}  # fmt: skip
     raise GridError(f"{where}: {metric!r} is not a measure")
 
 

@@ -956,3 +956,18 @@ def test_value_claims_do_not_add_classifiers_to_the_confusion_figure():
     assert s["confusion_classifiers"] == {"scratch": ids["adam"]}
     s, ids = kinds_study([SHIRT_ROW])
     assert set(s["confusion_classifiers"].values()) == {ids["adam"], ids["sgd"]}
+
+
+def test_worsening_reads_in_the_verdict_table():
+    claim = {"claim": "SGD's validation loss turns up", "kind": "value", "model": "classifier",
+             "configuration": {"optimizer": "sgd"}, "metric": {"worsening": "validation_loss"},
+             "above": 0.0}  # fmt: skip
+    s, ids = kinds_study([claim])
+    clf = runs_table(ids, {"sgd": {"test_accuracy": [0.9] * 3}})
+    losses = history(ids, {"sgd": [[0.9, 0.5, 0.6], [0.9, 0.4, 0.6], [0.8, 0.5, 0.7]]},
+                     metric="loss")  # fmt: skip
+    got, measured, kind = verdict_of(s, clf, histories=losses)
+    assert got == "holds" and kind == "value (above 0)"  # rises 0.1, 0.2, 0.2
+    assert measured.startswith(
+        "worsening of the validation loss (last epoch − lowest) of (optimizer=sgd) = 0.16667 ["
+    )
