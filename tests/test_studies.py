@@ -971,3 +971,83 @@ def test_worsening_reads_in_the_verdict_table():
     assert measured.startswith(
         "worsening of the validation loss (last epoch − lowest) of (optimizer=sgd) = 0.16667 ["
     )
+
+
+@pytest.fixture(scope="module")
+def default_studies():
+    """config/config.yaml's studies, expanded (50 000 training images)."""
+    from pathlib import Path
+
+    from aeflow import schema
+
+    folder = Path(__file__).resolve().parents[1] / "config"
+    cfg = schema.load(folder / "config.yaml")
+    schema.read_numbers(cfg, schema.load(folder / "schema.yaml"))
+    found, ae, clf = studies.expand_studies(cfg, grid.autoencoder_grid(cfg["autoencoder"]), 50000)
+    return found, ae, clf
+
+
+def _claim(found, name, quote_start, measure=None, **match):
+    """The one claim of study ``name`` whose quote starts with ``quote_start``, whose
+    measure has the type ``measure`` (when given) and whose fields equal ``match``."""
+    hits = [c for c in found[name]["claims"] if c["quote"].startswith(quote_start)
+            and (measure is None or c.get("measure", {}).get("type") == measure)
+            and all(c.get(k) == v for k, v in match.items())]  # fmt: skip
+    assert len(hits) == 1, (name, quote_start, len(hits))
+    return hits[0]
+
+
+def test_the_reports_claims_test_their_sentences(default_studies):
+    """Issue 21's re-encodings, pinned on the default config."""
+    found, ae, clf = default_studies
+    # report 001: "lo logró en 14 épocas … luego de 60 épocas": epochs to the feed-forward
+    # autoencoder's own final validation MSE, not training seconds
+    cost = _claim(found, "001", "El autoencoder convolucional logró comprimir", "epochs_to")
+    m = cost["measure"]
+    assert (m["split"], m["metric"], m["reference_id"]) == ("validation", "loss", cost["b"])
+    assert ae[cost["b"]]["architecture"] == "mlp" and ae[cost["a"]]["architecture"] == "conv_deep"
+    assert cost["better"] == "lower"
+    assert not [c for s in found.values() for c in s["claims"] if c.get("metric") == "train_seconds"
+                and c["quote"].startswith("El autoencoder convolucional")]  # fmt: skip
+    # report 004: Adam "en menos épocas se logran los mismo resultados": epochs to SGD's
+    # own final validation accuracy; no claim quotes a table row
+    same = _claim(found, "004", "Los resultados sugieren que Adam", "epochs_to")
+    assert same["measure"]["reference_id"] == same["b"] and clf[same["b"]]["optimizer"] == "sgd"
+    assert not [c for s in found.values() for c in s["claims"] if c["quote"].startswith("Tabla")]
+    # report 004's shirt sentence is about the Shirt row
+    shirt = _claim(found, "004", "También indica que para categoría shirt")
+    assert shirt["classes"] == {"names": ["T-shirt/top", "Pullover", "Coat"], "top": 3,
+                                "row": "Shirt"}  # fmt: skip
+    # report 004's conclusion on more neurons: the training set
+    neurons = _claim(found, "004", "Sin embargo, al aumentar el número de neuronas",
+                     metric="final_train_accuracy")  # fmt: skip
+    assert clf[neurons["a"]]["hidden"] == "512" and neurons["better"] == "higher"
+    # report 004's SGD "una precisión igual a la obtenida en validación": its own gap
+    sgd = _claim(found, "004", "Finalmente, con solo cambiar")
+    assert sgd["kind"] == "value" and sgd["bounds"] == {"below": 0.01, "above": -0.01}
+    # report 003's M4 "el train no llega ni a overfittear": absolute, not against M3
+    m4 = _claim(found, "003", "si se utilizan muchas neuronas", metric="final_train_accuracy")
+    assert m4["kind"] == "value" and clf[m4["configuration"]]["hidden"] == "1000-1000"
+    # report 002's lr = 0.001 sentence: both readings
+    readings = [c for c in found["002"]["claims"]
+                if c["quote"].startswith("igualmente para las próximas pruebas")]  # fmt: skip
+    lrs = sorted((clf[c["a"]]["lr"], clf[c["b"]]["lr"]) for c in readings)
+    assert lrs == [(0.0001, 0.001), (0.001, 0.01)]
+    # report 002's sec. IV dropout sentence is claims, not hidden in a not-measurable "[…]"
+    assert _claim(found, "002", "Ajustar el dropout", "gap")["better"] == "higher"
+    assert not [n for n in found["002"]["not_measurable"] if "Ajustar el dropout" in n["quote"]]
+
+
+def test_the_reports_networks_in_the_default_config(default_studies):
+    found, ae, clf = default_studies
+    # 000's autoencoders are the consigna listing (its output dropout); the main grid's not
+    assert all(ae[i].get("output_dropout") for i in found["000-autoencoder"]["autoencoders"])
+    frozen = [i for i in found["000-classifier"]["classifiers"]
+              if clf[i]["initialisation"] != "scratch"]  # fmt: skip
+    assert {ae[clf[i]["autoencoder_id"]].get("output_dropout") for i in frozen} == {True}
+    # 004 runs its Tabla 2: no bottleneck, the tabla-2 decoder; the bottleneck is an addition
+    shapes = sorted((ae[i]["latent"], ae[i].get("bottleneck", True), ae[i]["decoder"])
+                    for i in found["004"]["autoencoders"])  # fmt: skip
+    assert shapes == [(64, True, "tabla-2"), (800, False, "tabla-2"), (800, False, "tabla-2"),
+                      (800, False, "tabla-2"), (800, False, "tabla-2"), (2400, False, "tabla-2")]  # fmt: skip
+    assert {clf[i]["hidden"] for i in found["004"]["classifiers"]} == {"none", "512"}
