@@ -60,9 +60,12 @@ def test_gains_are_the_paired_differences():
         assert row["high"] - row["low"] == pytest.approx(0, abs=1e-9)  # no spread across seeds
 
 
-def test_crossover_is_the_largest_size_with_the_interval_above_zero():
+def test_verdicts_and_crossover_where_the_verdict_changes_sign():
     gain = efficiency.gains(rows_of(table(PAYS_SMALL)))
-    assert efficiency.crossover(gain) == {"frozen": 100, "finetune": 1000}
+    words = gain.assign(word=efficiency.verdicts(gain)).set_index(["arm", "labels"])["word"]
+    assert words["finetune"].tolist() == ["pays", "pays", "no difference", "costs"]
+    assert words["frozen"].tolist() == ["pays", "costs", "costs", "costs"]
+    assert efficiency.crossover(gain) == {"frozen": [(100, 1000)], "finetune": [(1000, 50000)]}
 
 
 def test_crossover_needs_the_whole_interval_above_zero():
@@ -73,34 +76,108 @@ def test_crossover_needs_the_whole_interval_above_zero():
     gain = efficiency.gains(rows_of(noisy))
     at = gain[(gain["arm"] == "finetune") & (gain["labels"] == 1000)].iloc[0]
     assert at["mean"] > 0 and at["low"] < 0
-    assert efficiency.crossover(gain)["finetune"] == 100
+    assert efficiency.crossover(gain)["finetune"] == [(100, 50000)]
+    text = efficiency.opening_paragraph(gain)
+    finetune = next(t for t in text.split("With ") if t.startswith("100 labels, fine-tuning"))
+    assert "up to" not in finetune  # one size pays, the next is not settled
+    assert "it pays at 100 labels; it costs accuracy at 50,000 labels" in finetune
+    assert "it is not settled at 1,000 labels" in finetune
+    assert "changes sign between 100 and 50,000 labels" in finetune
 
 
 def test_opening_paragraph_states_gains_and_crossovers():
     text = efficiency.opening_paragraph(efficiency.gains(rows_of(table(PAYS_SMALL))))
-    assert "With 100 labels, fine-tuning the pretrained encoder gives +10.0 points" in text
-    assert "up to 1,000 labels, and from 10,000 labels on it no longer does" in text
-    assert "the frozen pretrained encoder gives +5.0 points" in text
+    assert (
+        "With 100 labels, fine-tuning the pretrained encoder gives +10.0 points [+10.0, +10.0] "
+        "over training from scratch (pays): it pays at every size up to 1,000 labels; it costs "
+        "accuracy at 50,000 labels; it makes no difference (within ±1 point) at 10,000 labels; "
+        "its verdict changes sign between 1,000 and 50,000 labels."
+    ) in text
+    assert (
+        "the frozen pretrained encoder gives +5.0 points [+5.0, +5.0] over training from "
+        "scratch (pays): it pays at 100 labels; it costs accuracy at 1,000, 10,000 and 50,000 "
+        "labels; its verdict changes sign between 100 and 1,000 labels."
+    ) in text
+    assert "never pays" not in text and "At no size" not in text
+
+
+def gain_frame(intervals, n=5):
+    """A gain table with the given intervals (points) per arm and size."""
+    return pd.DataFrame([
+        {"arm": arm, "labels": size, "mean": (lo + hi) / 200, "low": lo / 100,
+         "high": hi / 100, "n": n}
+        for arm, by_size in intervals.items() for size, (lo, hi) in by_size.items()
+    ])  # fmt: skip
+
+
+def test_the_issues_case_a_gain_at_the_largest_size_only_is_not_pays_up_to_it():
+    # fine-tuning's interval spans zero at 100 and 1 000 labels, above zero at 10 000 only
+    gain = gain_frame({"finetune": {100: (-3, 5), 1000: (-1.5, 2), 10000: (0.3, 1.2)}})
+    text = efficiency.opening_paragraph(gain)
+    assert "up to" not in text
+    assert "it pays at 10,000 labels; it is not settled at 100 and 1,000 labels." in text
+    assert efficiency.crossover(gain) == {"finetune": []}
+
+
+def test_not_settled_everywhere_is_not_never_pays():
+    gain = gain_frame({"frozen": {100: (-28, 30), 1000: (-5, 3)}, "finetune": {100: (-15, 18)}})
+    text = efficiency.opening_paragraph(gain)
     assert "never pays" not in text
+    assert text.endswith(
+        "At no size does autoencoder pretraining pay in these runs; where the verdict is not "
+        "settled, more seeds could still show a gain or a loss."
+    )
+    assert "it is not settled at 100 and 1,000 labels." in text
 
 
-def test_opening_paragraph_says_when_pretraining_never_pays():
+def test_never_pays_only_when_every_size_costs_or_makes_no_difference():
     never = {arm: {s: -0.03 for s in SIZES} for arm in ("frozen", "finetune")}
     gain = efficiency.gains(rows_of(table(never)))
-    assert efficiency.crossover(gain) == {"frozen": None, "finetune": None}
+    assert efficiency.crossover(gain) == {"frozen": [], "finetune": []}
     text = efficiency.opening_paragraph(gain)
     assert "-3.0 points" in text
+    assert "it costs accuracy at 100, 1,000, 10,000 and 50,000 labels." in text
     assert text.endswith(
-        "In these runs, autoencoder pretraining never pays (at no size is a gain's whole "
-        "95 % interval above zero)."
+        "In these runs autoencoder pretraining never pays: at every size it costs accuracy or "
+        "makes no difference (within ±1 point)."
     )
+    level = gain_frame({"finetune": {100: (-0.8, 0.9), 1000: (-0.5, 0.2)}})
+    text = efficiency.opening_paragraph(level)
+    assert "it makes no difference (within ±1 point) at 100 and 1,000 labels." in text
+    assert "never pays" in text
+
+
+def test_a_reduced_runs_settled_loss_is_named():
+    # the reduced real run (docs/label-efficiency.md): frozen −3.0 [−4.5, −1.5] at 1 000
+    gain = gain_frame({"frozen": {100: (-27.2, 29.1), 1000: (-4.5, -1.5), 50000: (-10.4, -0.8)}})
+    text = efficiency.opening_paragraph(gain)
+    assert "it costs accuracy at 1,000 and 50,000 labels; it is not settled at 100 labels." in text
+    assert "At no size does autoencoder pretraining pay" in text
 
 
 def test_pays_at_every_size():
     always = {arm: {s: 0.02 for s in SIZES} for arm in ("frozen", "finetune")}
     gain = efficiency.gains(rows_of(table(always)))
-    assert efficiency.crossover(gain) == {"frozen": 50000, "finetune": 50000}
-    assert "at every size up to 50,000 labels" in efficiency.opening_paragraph(gain)
+    assert efficiency.crossover(gain) == {"frozen": [], "finetune": []}
+    assert "it pays at every size up to 50,000 labels." in efficiency.opening_paragraph(gain)
+
+
+def test_a_non_monotone_curve_changes_sign_twice():
+    gain = gain_frame({
+        "finetune": {100: (1, 4), 300: (0.5, 2), 1000: (-0.4, 0.6), 3000: (-3, -1),
+                     10000: (-2, 2), 50000: (0.2, 0.9)},
+    })  # fmt: skip
+    assert efficiency.crossover(gain) == {"finetune": [(300, 3000), (3000, 50000)]}
+    text = efficiency.opening_paragraph(gain)
+    assert "it pays at every size up to 300 labels; it also pays at 50,000 labels" in text
+    assert "it costs accuracy at 3,000 labels" in text
+    assert "no difference (within ±1 point) at 1,000 labels" in text
+    assert "not settled at 10,000 labels" in text
+    assert "changes sign between 300 and 3,000 labels and again between 3,000 and 50,000" in text
+    table_ = efficiency.gain_table(gain)
+    assert table_["verdict (no difference: within ±1 point)"].tolist() == [
+        "pays", "pays", "no difference", "costs", "not settled", "pays"]  # fmt: skip
+    assert set(table_["verdict changes sign between"]) == {"300 and 3,000; 3,000 and 50,000"}
 
 
 def test_curves_mean_and_interval_per_arm_and_size():
@@ -143,8 +220,9 @@ def test_gain_table_for_the_report():
     assert finetune.loc[100, "test accuracy − scratch (points, 95 % interval)"].startswith(
         "10.00 ["
     )
-    assert finetune["whole interval above zero"].tolist() == [True, True, False, False]
-    assert set(finetune["crossover (largest such size)"]) == {"1,000"}
+    words = finetune["verdict (no difference: within ±1 point)"].tolist()
+    assert words == ["pays", "pays", "no difference", "costs"]
+    assert set(finetune["verdict changes sign between"]) == {"1,000 and 50,000"}
 
 
 WITH_PROBE = {
@@ -169,17 +247,18 @@ def test_linear_probe_gains_crossover_and_paragraph():
     # the frozen arm's gains are still the hidden-128 classifiers' (not mixed with the probe's)
     frozen = gain[gain["arm"] == "frozen"].set_index("labels")["mean"]
     assert frozen.to_dict() == pytest.approx(PAYS_SMALL["frozen"])
-    assert efficiency.crossover(gain) == {"frozen": 100, "finetune": 1000, "linear probe": 10000}
+    assert efficiency.crossover(gain) == {
+        "frozen": [(100, 1000)], "finetune": [(1000, 50000)], "linear probe": [(10000, 50000)]}  # fmt: skip
     text = efficiency.opening_paragraph(gain)
     assert (
         "With 100 labels, the linear probe (Linear(n, 10) on the frozen pretrained encoder) "
         "gives +7.0 points"
     ) in text
-    assert "up to 10,000 labels, and from 50,000 labels on it no longer does" in text
+    assert "it pays at every size up to 10,000 labels; it costs accuracy at 50,000 labels" in text
     table_ = efficiency.gain_table(gain)
     assert list(dict.fromkeys(table_["arm"])) == ["frozen", "finetune", "linear probe"]
     probe_rows = table_[table_["arm"] == "linear probe"]
-    assert set(probe_rows["crossover (largest such size)"]) == {"10,000"}
+    assert set(probe_rows["verdict changes sign between"]) == {"10,000 and 50,000"}
 
 
 def test_curves_in_arm_order_with_the_probe_last():

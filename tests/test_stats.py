@@ -148,3 +148,29 @@ def test_verdict_at_an_interval_endpoint_of_exactly_zero(low, high, positive, ne
     assert stats.verdict(diff, "negative").startswith(negative)
     if positive == "not settled":
         assert stats.verdict(diff, "positive") == "not settled (the interval includes 0)"
+
+
+@pytest.mark.parametrize(
+    "low, high, word",
+    [
+        (0.001, 0.03, "pays"),  # wholly above zero, even inside the margin
+        (-0.03, -0.001, "costs"),
+        (-0.01, 0.01, "no difference"),  # the margin's ends are inside it
+        (-0.004, 0.009, "no difference"),
+        (0.0, 0.009, "no difference"),  # touches zero: not "pays"
+        (-0.02, 0.005, "not settled"),  # crosses −margin and zero
+        (-0.3, 0.3, "not settled"),
+        (math.nan, math.nan, "not settled"),  # one seed: no interval
+    ],
+)
+def test_gain_verdict_words(low, high, word):
+    assert stats.gain_verdict(low, high) == word
+    assert word in stats.GAIN_WORDS
+
+
+def test_gain_verdict_margin_is_one_point_and_can_be_given():
+    assert stats.EQUIVALENCE_MARGIN == 0.01
+    assert stats.gain_verdict(-0.015, 0.015) == "not settled"
+    assert stats.gain_verdict(-0.015, 0.015, margin=0.02) == "no difference"
+    with pytest.raises(ValueError, match="margin must be positive"):
+        stats.gain_verdict(-0.01, 0.01, margin=0)
