@@ -139,6 +139,45 @@ def equivalence_verdict(difference: Estimate, margin: float) -> str:
     return "not settled (the interval crosses the margin)"
 
 
+# The fewest seeds from which aeflow says where one more run would land (a prediction
+# interval) or draws an interval band in a figure: with two, t(1) = 12.7 makes both so
+# wide that they say yes to almost anything.
+MIN_SEEDS = 3
+# An accuracy (a fraction) cannot leave [0, 1]: intervals of accuracies are clipped to it.
+ACCURACY_BOUNDS = (0.0, 1.0)
+
+
+def clip(low: float, high: float, bounds: tuple[float, float] | None) -> tuple[float, float]:
+    """[``low``, ``high``] cut to ``bounds`` (None: unchanged; NaN stays NaN). aeflow clips
+    the Student-t interval rather than use another interval: inside the bounds it is
+    the same interval, and it never claims values the quantity cannot take."""
+    if bounds is None:
+        return low, high
+    lo, hi = bounds
+    return (max(low, lo) if math.isfinite(low) else low,
+            min(high, hi) if math.isfinite(high) else high)  # fmt: skip
+
+
+def prediction_interval(
+    estimate: Estimate, level: float = LEVEL, bounds: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """Where one more run would land, at ``level``: mean ± t(n−1)·s·√(1 + 1/n) over the
+    ``estimate``'s n runs (clipped to ``bounds``); NaNs with fewer than
+    :data:`MIN_SEEDS` runs."""
+    if estimate.n < MIN_SEEDS:
+        return math.nan, math.nan
+    half = t_quantile(estimate.n - 1, level) * estimate.sd * math.sqrt(1 + 1 / estimate.n)
+    return clip(estimate.mean - half, estimate.mean + half, bounds)
+
+
+def binomial_se(proportion: float, trials: int) -> float:
+    """The standard error √(p(1 − p)/N) of a proportion ``p`` measured on ``trials``
+    items (an accuracy on N test images)."""
+    if not trials > 0:
+        raise ValueError(f"trials must be positive, got {trials!r}")
+    return math.sqrt(proportion * (1 - proportion) / trials)
+
+
 def gain_verdict(low: float, high: float, margin: float = EQUIVALENCE_MARGIN) -> str:
     """The word for a gain (a − b) with the 95 % interval [``low``, ``high``]: *pays*
     (wholly above zero), *costs* (wholly below), *no difference* (wholly inside

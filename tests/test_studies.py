@@ -404,13 +404,16 @@ def test_reported_beside_replicated_mean_interval_and_difference():
         pytest.approx(0.81 + half),
     )
     assert sgd["difference"] == pytest.approx(-0.04)
-    assert sgd["reported inside interval"] == "no"  # 0.85 > 0.81 + 0.0248
+    # 0.85 lies above the mean's interval (0.81 + 0.0248) but inside one run's
+    # (0.81 + 4.303 * 0.01 * sqrt(1 + 1/3) = 0.8597)
+    assert sgd["reported against one run"] == "consistent with one run"
     base = out.loc["base"]  # the diverged seed is left out: 0.90, 0.91
     assert base["seeds"] == 2 and base["replicated mean"] == pytest.approx(0.905)
-    assert base["difference"] == pytest.approx(0.0) and base["reported inside interval"] == "yes"
+    assert base["difference"] == pytest.approx(0.0)
+    assert base["reported against one run"] == "needs ≥ 3 seeds"
     one_seed = table[table["seed"] == 0]
     lone = findings.reported_beside_replicated(s, table.iloc[0:0], one_seed)
-    assert list(lone["reported inside interval"]) == ["no interval", "no interval"]
+    assert list(lone["reported against one run"]) == ["needs ≥ 3 seeds"] * 2
 
 
 def test_claim_quotes_are_shown_beside_the_verdict():
@@ -735,11 +738,16 @@ def test_reported_numbers_are_shown_in_the_unit_of_the_replicated_ones():
                                     "final_validation_loss": [0.30, 0.31, 0.32]}})  # fmt: skip
     shown = findings.reported_display(findings.reported_beside_replicated(s, clf.iloc[0:0], clf))
     accuracy, loss = shown.to_dict("records")
-    assert accuracy["reported"] == "91.27 %"
-    assert accuracy["replicated: mean [95 % interval]"] == "91.00 % [88.52 %, 93.48 %]"
+    # not a test-set number: its set's size (hence its sampling error) is unknown
+    assert accuracy["reported (one run)"] == "91.27 % (se unknown: not a test-set accuracy)"
+    assert accuracy["replicated: mean [95 % interval of the mean]"] == "91.00 % [88.52 %, 93.48 %]"
+    # 0.91 ± 4.303 * 0.01 * sqrt(4/3) = ± 4.97 points
+    assert accuracy["one more run: 95 % prediction interval"] == "[86.03 %, 95.97 %]"
     assert accuracy["difference (replicated − reported)"] == "-0.27 points"
-    assert loss["reported"] == "0.3312" and loss["difference (replicated − reported)"] == "-0.0212"
-    assert loss["replicated: mean [95 % interval]"] == "0.31 [0.2852, 0.3348]"
+    assert accuracy["reported value"] == "consistent with one run"
+    assert loss["reported (one run)"].startswith("0.3312 (se unknown")
+    assert loss["difference (replicated − reported)"] == "-0.0212"
+    assert loss["replicated: mean [95 % interval of the mean]"] == "0.31 [0.2852, 0.3348]"
 
 
 def test_not_measurable_conclusions_are_listed_with_why():
