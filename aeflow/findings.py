@@ -140,7 +140,7 @@ def _comparison(c, metrics, histories):
     verdict = _censoring_verdict(verdict, {side}, cens_a, cens_b)
     measured = (f"{m['label']}: ({c['a_label']}) − ({c['b_label']}) = {_unit_text(m['unit'], diff)}"
                 + _censored_text(n, cens_a, cens_b, c["a_label"], c["b_label"]))  # fmt: skip
-    return measured, verdict
+    return measured, verdict, stats.p_value(diff)
 
 
 def _equivalence(c, metrics, histories):
@@ -157,7 +157,7 @@ def _equivalence(c, metrics, histories):
         f"margin {_margin_text(m['unit'], c['margin'])}"
         + _censored_text(n, cens_a, cens_b, c["a_label"], c["b_label"])
     )
-    return measured, verdict
+    return measured, verdict, stats.equivalence_p(diff, c["margin"])
 
 
 def confusion_rates(confusion: pd.DataFrame, model_id: str, seeds=None) -> dict:
@@ -218,7 +218,7 @@ def _confusion(c, classifier_metrics, confusion):
         f"{cells}; per seed, the {_ordinal(top)} largest among "
         f"{', '.join(names)} − the largest outside them = {est.text(100, ' points')}"
     )
-    return measured, stats.verdict(est, "positive")
+    return measured, stats.verdict(est, "positive"), stats.p_value(est)
 
 
 def _ordinal(n: int) -> str:
@@ -233,7 +233,9 @@ def claim_verdicts(
     confusion: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The study's claims, each with what was measured and the computed verdict: *holds*,
-    *contradicted* or *not settled* for every kind.
+    *contradicted* or *not settled* for every kind, its p-value on the same t statistic
+    and, across the study's claims, the Holm-adjusted p and verdict
+    (:func:`aeflow.stats.with_holm`; the raw verdict kept beside it).
 
     A comparison: a − b paired by seed with its 95 % interval, on the claimed side of 0
     (:func:`aeflow.stats.verdict`). An equivalence: the interval inside ±margin
@@ -246,13 +248,13 @@ def claim_verdicts(
         table = autoencoder_metrics if c["model"] == "autoencoder" else classifier_metrics
         kind = c.get("kind", "comparison")
         if kind == "confusion":
-            measured, verdict = _confusion(c, classifier_metrics, confusion)
+            measured, verdict, p = _confusion(c, classifier_metrics, confusion)
             kind_text = f"confusion (top {c['classes']['top']})"
         elif kind == "equivalence":
-            measured, verdict = _equivalence(c, table, histories)
+            measured, verdict, p = _equivalence(c, table, histories)
             kind_text = f"equivalence ({_margin_text(c['measure']['unit'], c['margin'])})"
         else:
-            measured, verdict = _comparison(c, table, histories)
+            measured, verdict, p = _comparison(c, table, histories)
             kind_text = f"comparison ({c['better']})"
         rows.append({
             "source": c["source"],
@@ -261,9 +263,10 @@ def claim_verdicts(
             "kind": kind_text,
             "measured": measured,
             "verdict": verdict,
+            "p": p,
         })  # fmt: skip
-    columns = ["source", "seed says", "claim", "kind", "measured", "verdict"]
-    out = pd.DataFrame(rows, columns=columns)
+    columns = ["source", "seed says", "claim", "kind", "measured", "verdict", "p"]
+    out = stats.with_holm(pd.DataFrame(rows, columns=columns))
     empty = [c for c in ("source", "seed says") if not out[c].astype(bool).any()]
     return out.drop(columns=empty)
 

@@ -195,6 +195,84 @@ def gain_verdict(low: float, high: float, margin: float = EQUIVALENCE_MARGIN) ->
     return NOT_SETTLED
 
 
+def p_value(estimate: Estimate, null: float = 0.0, side: str = "two") -> float:
+    """The p-value of Student's t test of "the mean is ``null``" from the same t statistic
+    as the interval: (mean − null)/(s/√n) with n − 1 degrees of freedom. ``side``:
+    "two" (two-sided), "greater" (the alternative mean > null) or "less". A two-sided
+    p below 1 − :data:`LEVEL` is the same as a 95 % interval without ``null``. NaN with
+    fewer than two values; with no spread, 0 or 1."""
+    if side not in ("two", "greater", "less"):
+        raise ValueError(f"side must be 'two', 'greater' or 'less', got {side!r}")
+    if estimate.n < 2 or not math.isfinite(estimate.sd):
+        return math.nan
+    shift = estimate.mean - null
+    if estimate.sd == 0:
+        t = math.copysign(math.inf, shift) if shift else 0.0
+    else:
+        t = shift / (estimate.sd / math.sqrt(estimate.n))
+    dist = scipy.stats.t(estimate.n - 1)
+    if side == "greater":
+        return float(dist.sf(t))
+    if side == "less":
+        return float(dist.cdf(t))
+    return float(2 * dist.sf(abs(t)))
+
+
+def equivalence_p(estimate: Estimate, margin: float) -> float:
+    """The p-value of the settled verdict an equivalence claim's data lean to, on the
+    same t statistics as :func:`equivalence_verdict`: for *holds*, two one-sided tests
+    (mean > −margin and mean < +margin), 2 × the larger p (below 1 − :data:`LEVEL`
+    exactly when the 95 % interval lies inside ±margin); for *contradicted*, 2 × the
+    smaller one-sided p of mean > +margin or mean < −margin. The smaller of the two."""
+    inside = 2 * max(p_value(estimate, -margin, "greater"), p_value(estimate, margin, "less"))
+    outside = 2 * min(p_value(estimate, margin, "greater"), p_value(estimate, -margin, "less"))
+    return min(1.0, inside, outside)
+
+
+def holm(p_values) -> list[float]:
+    """Holm's step-down adjustment of a family of p-values (NaNs are not tested and stay
+    NaN): the k-th smallest of m becomes max over j ≤ k of min(1, (m − j + 1)·p_(j)).
+    Rejecting where the adjusted p is below α keeps the chance of any false rejection
+    in the family at α or below, whatever the dependence between the tests."""
+    p_values = [float(p) for p in p_values]
+    tested = sorted((p, k) for k, p in enumerate(p_values) if math.isfinite(p))
+    m = len(tested)
+    out = [math.nan] * len(p_values)
+    running = 0.0
+    for j, (p, k) in enumerate(tested):
+        running = max(running, min(1.0, (m - j) * p))
+        out[k] = running
+    return out
+
+
+def family_verdicts(verdicts, p_values, level: float = LEVEL) -> tuple[list[float], list[str]]:
+    """Holm-adjusted p-values (:func:`holm`) and verdicts of a family of claims: a raw
+    settled verdict stays settled only where its adjusted p is below 1 − ``level``;
+    a raw "not settled" stays as it is."""
+    adjusted = holm(p_values)
+    words = []
+    for verdict_, p in zip(verdicts, adjusted):
+        if verdict_.startswith("not settled") or (math.isfinite(p) and p < 1 - level):
+            words.append(verdict_)
+        else:
+            words.append("not settled after Holm")
+    return adjusted, words
+
+
+def chance_text(p_values, level: float = LEVEL, family: str = "among them") -> str:
+    """How many claims a table tested and how many wrong settled verdicts chance alone
+    would give at ``level`` if none of the claimed differences were real; ``family``
+    says across which claims the Holm column adjusts."""
+    m = sum(1 for p in p_values if math.isfinite(float(p)))
+    alpha = 1 - level
+    return (
+        f"{m} claim{'s' if m != 1 else ''} tested, each at {100 * level:g} %: if no difference "
+        f"were real, chance alone would settle about {m * alpha:.2g} of them wrongly; the "
+        f"Holm column keeps the chance of any wrong settled verdict {family} at "
+        f"{100 * alpha:g} % or below"
+    )
+
+
 # Claims of the seed reports about the base classifier, by initialisation:
 # (source, claim in words, arm a, arm b, expected sign of a − b in test accuracy).
 INITIALISATION_CLAIMS = [
@@ -224,5 +302,17 @@ def initialisation_verdicts(metrics: pd.DataFrame, model_ids: dict[str, str]) ->
             "claim": claim,
             "measured": f"{a} − {b}: {diff.text(100, ' points')}",
             "verdict": verdict(diff, sign),
+            "p": p_value(diff),
         })  # fmt: skip
-    return pd.DataFrame(rows, columns=["source", "claim", "measured", "verdict"])
+    out = pd.DataFrame(rows, columns=["source", "claim", "measured", "verdict", "p"])
+    return with_holm(out)
+
+
+HOLM_P, HOLM_VERDICT = "p (Holm)", "verdict after Holm"
+
+
+def with_holm(table: pd.DataFrame) -> pd.DataFrame:
+    """A verdict table (columns ``verdict`` and ``p``) with the Holm-adjusted p and
+    verdict across its rows (:func:`family_verdicts`) beside the raw ones."""
+    adjusted, words = family_verdicts(table["verdict"].tolist(), table["p"].tolist())
+    return table.assign(**{HOLM_P: adjusted, HOLM_VERDICT: words})

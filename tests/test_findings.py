@@ -89,3 +89,32 @@ def test_binomial_se_and_clip():
     assert stats.clip(-0.2, 1.3, None) == (-0.2, 1.3)
     low, high = stats.clip(math.nan, math.nan, (0.0, 1.0))
     assert math.isnan(low) and math.isnan(high)
+
+
+def comparison(a, b, better="higher"):
+    return {"claim": f"{a} beats {b}", "source": "report 002", "model": "classifier",
+            "kind": "comparison", "a": a, "b": b, "a_label": a, "b_label": b,
+            "better": better, "measure": {"type": "column", "column": "test_accuracy",
+                                          "label": "test accuracy", "unit": "fraction"}}  # fmt: skip
+
+
+def test_claim_verdicts_carry_p_values_and_holm_across_the_study():
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    scipy_stats = pytest.importorskip("scipy.stats")
+    arms = {"x": [0.80, 0.81, 0.82, 0.80], "big": [0.85, 0.86, 0.875, 0.85],
+            "small": [0.805, 0.82, 0.825, 0.802], "same": [0.81, 0.80, 0.83, 0.79]}  # fmt: skip
+    table = pd.DataFrame([{"model_id": m, "seed": s, "diverged": False, "test_accuracy": v}
+                          for m, vs in arms.items() for s, v in enumerate(vs)])  # fmt: skip
+    study_ = {"claims": [comparison("big", "x"), comparison("small", "x"), comparison("same", "x")]}
+    out = findings.claim_verdicts(study_, table.iloc[0:0], table)
+    expected_p = [
+        scipy_stats.ttest_rel(arms[a], arms["x"]).pvalue for a in ("big", "small", "same")
+    ]
+    assert out["p"].tolist() == pytest.approx(expected_p)
+    reject, holm, _, _ = multitest.multipletests(expected_p, alpha=0.05, method="holm")
+    assert out["p (Holm)"].tolist() == pytest.approx(list(holm))
+    # raw: big holds (p 3e-5), small holds (p 0.045), same not settled (p 1); Holm: 0.090 for small
+    assert out["verdict"].tolist()[:2] == ["holds", "holds"]
+    assert out["verdict"][2].startswith("not settled")
+    assert [v == "holds" for v in out["verdict after Holm"]] == list(reject) == [True, False, False]
+    assert out["verdict after Holm"][1] == "not settled after Holm"

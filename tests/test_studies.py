@@ -425,7 +425,8 @@ def test_claim_quotes_are_shown_beside_the_verdict():
     table = metrics_table({ids["adam"]: [0.90, 0.91, 0.92], ids["sgd"]: [0.80, 0.82, 0.81]},
                           "test_accuracy")  # fmt: skip
     out = findings.claim_verdicts(s, table.iloc[0:0], table)
-    assert list(out.columns) == ["seed says", "claim", "kind", "measured", "verdict"]
+    assert list(out.columns) == ["seed says", "claim", "kind", "measured", "verdict", "p",
+                                 "p (Holm)", "verdict after Holm"]  # fmt: skip
     assert out["seed says"][0] == "Adam muestra ventajas"
 
 
