@@ -68,18 +68,23 @@ def study_rows(metrics: pd.DataFrame, model_ids, all_labels: int | None = None) 
 
 
 def curves(rows: pd.DataFrame, value: str = VALUE) -> pd.DataFrame:
-    """Per arm and size (in :data:`ARMS` order): mean, 95 % interval and number of seeds
-    of ``value`` (diverged runs left out)."""
+    """Per arm and size (in :data:`ARMS` order): mean, 95 % interval (clipped to
+    [0, 1], :func:`aeflow.stats.clip`), number of seeds and the runs' own values
+    (``values``, in seed order) of ``value`` (diverged runs left out)."""
     ok = rows[~rows["diverged"].astype(bool)] if "diverged" in rows else rows
     out = []
     for (name, labels), group in ok.groupby(["arm", "labels"], sort=True):
+        group = group.sort_values("seed") if "seed" in group else group
         e = stats.Estimate.of(group[value])
-        out.append({"arm": name, "labels": int(labels), "mean": e.mean,
-                    "low": e.low, "high": e.high, "n": e.n})  # fmt: skip
-    return in_arm_order(pd.DataFrame(out, columns=COLUMNS))
+        low, high = stats.clip(e.low, e.high, stats.ACCURACY_BOUNDS)
+        out.append({"arm": name, "labels": int(labels), "mean": e.mean, "low": low,
+                    "high": high, "n": e.n, "values": tuple(group[value].astype(float))})  # fmt: skip
+    return in_arm_order(pd.DataFrame(out, columns=[*COLUMNS, "values"]))
 
 
 COLUMNS = ["arm", "labels", "mean", "low", "high", "n"]
+# A gain is a difference of two accuracies: it cannot leave [−1, 1].
+GAIN_BOUNDS = (-1.0, 1.0)
 
 
 def in_arm_order(table: pd.DataFrame) -> pd.DataFrame:
@@ -93,7 +98,7 @@ def in_arm_order(table: pd.DataFrame) -> pd.DataFrame:
 
 def gains(rows: pd.DataFrame, value: str = VALUE) -> pd.DataFrame:
     """Each pretrained arm minus scratch at each size, paired by seed, with its 95 %
-    interval: columns arm, labels, mean, low, high, n."""
+    interval (clipped to :data:`GAIN_BOUNDS`): columns arm, labels, mean, low, high, n."""
     arms = set(rows["arm"])
     if SCRATCH not in arms:
         raise EfficiencyError("the study has no scratch classifiers to compare against")
@@ -102,8 +107,9 @@ def gains(rows: pd.DataFrame, value: str = VALUE) -> pd.DataFrame:
         for labels in sorted(set(rows["labels"])):
             at = rows[(rows["labels"] == labels) & rows["arm"].isin([name, SCRATCH])]
             d = stats.paired_difference(at, "arm", name, SCRATCH, value)
+            low, high = stats.clip(d.low, d.high, GAIN_BOUNDS)
             out.append({"arm": name, "labels": int(labels), "mean": d.mean,
-                        "low": d.low, "high": d.high, "n": d.n})  # fmt: skip
+                        "low": low, "high": high, "n": d.n})  # fmt: skip
     return pd.DataFrame(out, columns=COLUMNS)
 
 

@@ -203,6 +203,46 @@ def test_without_scratch_or_rows_raises():
         efficiency.study_rows(frame, ["nothing"])
 
 
+def test_intervals_stay_inside_what_an_accuracy_can_take():
+    # scratch at 0.985 ± 0.02 over three seeds: its t interval would pass 100 %
+    frame = table(PAYS_SMALL, scratch=0.975)
+    frame.loc[frame["initialisation"] == "scratch", "test_accuracy"] += frame["seed"] * 0.01
+    curve = efficiency.curves(rows_of(frame))
+    assert (curve["low"] >= 0).all() and (curve["high"] <= 1).all()
+    at = curve[(curve["arm"] == "scratch") & (curve["labels"] == 100)].iloc[0]
+    assert at["high"] == 1.0 and at["low"] < at["mean"]
+    assert at["values"] == pytest.approx((0.9728, 0.985, 0.9972))
+    wide = gain_frame({"frozen": {100: (-150, 120)}})  # a gain lies in [−100, +100] points
+    wide_rows = rows_of(table(PAYS_SMALL))
+    assert efficiency.GAIN_BOUNDS == (-1.0, 1.0)
+    gain = efficiency.gains(wide_rows)
+    assert (gain["low"] >= -1).all() and (gain["high"] <= 1).all()
+    assert efficiency.verdicts(wide).tolist() == ["not settled"]
+
+
+def test_label_efficiency_figure_draws_bands_only_from_three_seeds(monkeypatch, tmp_path):
+    from matplotlib.collections import PathCollection, PolyCollection
+
+    from aeflow import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
+    three = efficiency.curves(rows_of(table(PAYS_SMALL)))
+    plots.label_efficiency(three, tmp_path / "three.png")
+    frame = table(PAYS_SMALL)
+    two = efficiency.curves(rows_of(frame[frame["seed"] < 2]))
+    plots.label_efficiency(two, tmp_path / "two.png")
+    (with_three,), (with_two,) = (f.axes for f in figures)
+    bands = [c for c in with_three.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 3 and "95 % band" in with_three.get_title()
+    assert not [c for c in with_three.collections if isinstance(c, PathCollection)]
+    # two seeds: no band, each run drawn (3 arms × 4 sizes × 2 runs)
+    assert not [c for c in with_two.collections if isinstance(c, PolyCollection)]
+    points = [c for c in with_two.collections if isinstance(c, PathCollection)]
+    assert sum(len(c.get_offsets()) for c in points) == 3 * len(SIZES) * 2
+    assert "fewer than 3 seeds: × = each run" in with_two.get_title()
+
+
 def test_label_efficiency_figure(tmp_path):
     from aeflow import plots
 
