@@ -190,6 +190,58 @@ def test_linear_probe_is_one_more_arm_without_hidden_layers():
     assert list(s["base_classifiers"]) == ["scratch", "finetune"]
 
 
+def _seeds_of(blocks, seeds=(0, 1, 2)):
+    found, _, clf = expanded(blocks)
+    return found, clf, studies.model_seeds(found, clf, list(seeds), 5000)
+
+
+def test_a_study_and_a_size_range_can_have_their_own_seeds():
+    block = {**copy.deepcopy(LABELS), "seeds": [0, 1, 2, 3],
+             "seeds_by_labels": [{"labels_up_to": 100, "seeds": list(range(8))}]}  # fmt: skip
+    found, clf, (ae_seeds, clf_seeds) = _seeds_of({"labels": block, "mlp": MLP})
+    s = found["labels"]
+    for i in s["classifiers"]:
+        expected = list(range(8)) if clf[i]["labels"] == 100 else [0, 1, 2, 3]
+        assert clf_seeds[i] == expected, clf[i]
+    # the study's encoder trains with every seed of the classifiers that start from it
+    (encoder,) = {clf[i]["autoencoder_id"] for i in s["classifiers"] if clf[i]["autoencoder_id"]}
+    assert ae_seeds[encoder] == list(range(8))
+    # another study keeps the top-level seeds
+    assert {tuple(clf_seeds[i]) for i in found["mlp"]["classifiers"]} == {(0, 1, 2)}
+
+
+def test_adding_a_seed_adds_only_that_seeds_runs():
+    block = {
+        **copy.deepcopy(LABELS),
+        "seeds_by_labels": [{"labels_up_to": 100, "seeds": [0, 1, 2]}],
+    }
+    _, _, before = _seeds_of({"labels": block})
+    block["seeds_by_labels"][0]["seeds"].append(7)
+    _, clf, after = _seeds_of({"labels": block})
+    for old, new in zip(before, after):
+        assert old.keys() == new.keys()
+        added = {i: sorted(set(new[i]) - set(old[i])) for i in new}
+        assert all(set(old[i]) <= set(new[i]) for i in new)  # nothing taken away
+        assert {i: a for i, a in added.items() if a} == {
+            i: [7] for i in new if set(new[i]) != set(old[i])
+        }
+    _, clf_after = after
+    grew = [i for i in clf_after if 7 in clf_after[i]]
+    assert grew and all(clf[i]["labels"] == 100 for i in grew)
+
+
+def test_seeds_by_labels_needs_classifiers_and_distinct_bounds():
+    with pytest.raises(
+        GridError, match="studies.a.seeds_by_labels: the study trains no classifiers"
+    ):
+        expanded({"a": {**STEPWISE, "classifier": None,
+                        "seeds_by_labels": [{"labels_up_to": 100, "seeds": [0]}]}})  # fmt: skip
+    block = {**copy.deepcopy(LABELS), "seeds_by_labels": [
+        {"labels_up_to": 100, "seeds": [0]}, {"labels_up_to": 100, "seeds": [1]}]}  # fmt: skip
+    with pytest.raises(GridError, match=r"labels_up_to \[100, 100\] repeats a bound"):
+        expanded({"labels": block})
+
+
 def test_linear_probe_with_a_hidden_sweep_is_refused():
     block = copy.deepcopy(LABELS)
     block["classifier"]["sweeps"]["hidden"] = [16, 32]
