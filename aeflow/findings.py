@@ -271,6 +271,23 @@ def claim_verdicts(
     return out.drop(columns=empty)
 
 
+def seeds_text(study: dict) -> str:
+    """The study's own replicate seeds in words ("" when it uses the top-level ones)."""
+    parts = []
+    if study.get("seeds"):
+        parts.append(f"{len(study['seeds'])} replicate seeds ({_seed_list(study['seeds'])})")
+    for bound, seeds in study.get("seeds_by_labels") or []:
+        parts.append(f"{len(seeds)} seeds ({_seed_list(seeds)}) up to {bound:,} labels")
+    return ("This study trains with " + "; ".join(parts) + ".") if parts else ""
+
+
+def _seed_list(seeds) -> str:
+    seeds = sorted(seeds)
+    if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
 def not_measurable_table(study: dict) -> pd.DataFrame:
     """The seed's conclusions that no claim checks here, with why."""
     rows = [{"source": e["source"], "seed says": e["quote"], "why not here": e["reason"]}

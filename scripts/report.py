@@ -30,6 +30,7 @@ sections = [
 
 def study_section(name, study):
     text = [f"Reproduces {study['source']}." if study["source"] else "", study["note"]]
+    text.append(findings.seeds_text(study))
     parts = []
     if study["claims"]:
         claims = verdicts(study)

@@ -118,3 +118,12 @@ def test_claim_verdicts_carry_p_values_and_holm_across_the_study():
     assert out["verdict"][2].startswith("not settled")
     assert [v == "holds" for v in out["verdict after Holm"]] == list(reject) == [True, False, False]
     assert out["verdict after Holm"][1] == "not settled after Holm"
+
+
+def test_a_studys_own_seeds_in_words():
+    assert findings.seeds_text({"seeds": None, "seeds_by_labels": []}) == ""
+    text = findings.seeds_text({"seeds": [0, 1, 2], "seeds_by_labels": [(1000, list(range(12)))]})
+    assert text == (
+        "This study trains with 3 replicate seeds (0–2); 12 seeds (0–11) up to 1,000 labels."
+    )
+    assert "(0, 5)" in findings.seeds_text({"seeds": [5, 0]})
