@@ -240,6 +240,28 @@ def gain_table(gain: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
+def seeds_needed(rows: pd.DataFrame, target: float = 0.02, value: str = VALUE) -> pd.DataFrame:
+    """How many seeds each pretrained arm's gain over scratch needs, per size, for an
+    expected 95 % half-width of ``target`` (a fraction: 0.02 is 2 points), from the
+    spread of the paired differences over the seeds ``rows`` have
+    (:func:`aeflow.stats.seeds_for_half_width`): columns arm, labels, n (pairs
+    measured), sd (of the differences), half (their interval's half-width now) and
+    seeds."""
+    arms = set(rows["arm"])
+    if SCRATCH not in arms:
+        raise EfficiencyError("the study has no scratch classifiers to compare against")
+    ok = rows[~rows["diverged"].astype(bool)] if "diverged" in rows else rows
+    out = []
+    for name in [a for a in PRETRAINED if a in arms]:
+        for labels in sorted(set(ok["labels"])):
+            at = ok[(ok["labels"] == labels) & ok["arm"].isin([name, SCRATCH])]
+            d = stats.paired_difference(at, "arm", name, SCRATCH, value)
+            seeds = stats.seeds_for_half_width(d.sd, target) if d.n > 1 else math.nan
+            out.append({"arm": name, "labels": int(labels), "n": d.n, "sd": d.sd,
+                        "half": d.half, "seeds": seeds})  # fmt: skip
+    return pd.DataFrame(out, columns=["arm", "labels", "n", "sd", "half", "seeds"])
+
+
 def plateau_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Whether every arm and size trained to its plateau, from the metrics' ``epochs_run``,
     ``best_epoch`` and ``stopped_early``: a run reached it when early stopping ended it

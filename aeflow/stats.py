@@ -178,6 +178,26 @@ def binomial_se(proportion: float, trials: int) -> float:
     return math.sqrt(proportion * (1 - proportion) / trials)
 
 
+def expected_half_width(sd: float, n: int, level: float = LEVEL) -> float:
+    """The expected half-width of the ``level`` t interval of a mean of ``n`` values whose
+    true standard deviation is ``sd``: t(n−1)·c4(n)·sd/√n, where c4(n)·sd is the
+    expected sample standard deviation (NaN below two values)."""
+    if n < 2:
+        return math.nan
+    c4 = math.sqrt(2 / (n - 1)) * math.exp(math.lgamma(n / 2) - math.lgamma((n - 1) / 2))
+    return t_quantile(n - 1, level) * c4 * float(sd) / math.sqrt(n)
+
+
+def seeds_for_half_width(sd: float, target: float, level: float = LEVEL, most: int = 200) -> int:
+    """The fewest seeds (at least :data:`MIN_SEEDS`) whose expected interval half-width
+    (:func:`expected_half_width`) is ``target`` or less, for values of standard
+    deviation ``sd``; ValueError beyond ``most``."""
+    for n in range(MIN_SEEDS, most + 1):
+        if expected_half_width(sd, n, level) <= target:
+            return n
+    raise ValueError(f"more than {most} seeds for a half-width of {target} at sd {sd}")
+
+
 def gain_verdict(low: float, high: float, margin: float = EQUIVALENCE_MARGIN) -> str:
     """The word for a gain (a − b) with the 95 % interval [``low``, ``high``]: *pays*
     (wholly above zero), *costs* (wholly below), *no difference* (wholly inside

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from aeflow import efficiency
+from aeflow import efficiency, stats
 from aeflow.efficiency import EfficiencyError
 
 SIZES = (100, 1000, 10000, 50000)
@@ -331,3 +331,15 @@ def test_the_arms_are_the_registrys_initialisations_then_the_linear_probe():
     assert efficiency.SCRATCH not in efficiency.PRETRAINED
     assert efficiency.arm("frozen", NO_HIDDEN) == efficiency.LINEAR_PROBE
     assert efficiency.arm("frozen", 128) == "frozen"
+
+
+def test_seeds_needed_from_the_spread_of_the_paired_gains():
+    frame = table(PAYS_SMALL)
+    # finetune at 100 labels: gains +10 ± 3 points over the seeds (sd 3 points)
+    hit = (frame["initialisation"] == "finetune") & (frame["labels"] == 100)
+    frame.loc[hit, "test_accuracy"] += frame.loc[hit, "seed"].map({0: -0.03, 1: 0.0, 2: 0.03})
+    out = efficiency.seeds_needed(rows_of(frame)).set_index(["arm", "labels"])
+    at = out.loc[("finetune", 100)]
+    assert at["n"] == 3 and at["sd"] == pytest.approx(0.03)
+    assert at["seeds"] == stats.seeds_for_half_width(0.03, 0.02)
+    assert out.loc[("frozen", 1000), "seeds"] == 3  # no spread: the fewest an interval needs

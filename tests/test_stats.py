@@ -257,3 +257,16 @@ def test_initialisation_verdicts_carry_holm():
     # one claim: Holm leaves its p as it is
     assert out["p (Holm)"].tolist() == pytest.approx(out["p"].tolist())
     assert out["verdict after Holm"].tolist() == ["holds"]
+
+
+def test_expected_half_width_and_the_seeds_it_takes():
+    # c4(3) = sqrt(pi)/2 = 0.886227; t(2) = 4.302653: 4.302653 * 0.886227 * 3 / sqrt(3)
+    assert stats.expected_half_width(3.0, 3) == pytest.approx(4.302653 * 0.886227 * 3 / 3**0.5)
+    # c4(10) = 0.972659; t(9) = 2.262157
+    assert stats.expected_half_width(1.0, 10) == pytest.approx(2.262157 * 0.972659 / 10**0.5)
+    assert math.isnan(stats.expected_half_width(1.0, 1))
+    n = stats.seeds_for_half_width(3.0, 2.0)
+    assert stats.expected_half_width(3.0, n) <= 2.0 < stats.expected_half_width(3.0, n - 1)
+    assert stats.seeds_for_half_width(0.1, 2.0) == stats.MIN_SEEDS  # never fewer than 3
+    with pytest.raises(ValueError, match="more than 5 seeds"):
+        stats.seeds_for_half_width(10.0, 0.1, most=5)
