@@ -279,18 +279,30 @@ def family_verdicts(verdicts, p_values, level: float = LEVEL) -> tuple[list[floa
     return adjusted, words
 
 
-def chance_text(p_values, level: float = LEVEL, family: str = "among them") -> str:
-    """How many claims a table tested and how many wrong settled verdicts chance alone
-    would give at ``level`` if none of the claimed differences were real; ``family``
-    says across which claims the Holm column adjusts."""
+def chance_counts(p_values, level: float = LEVEL) -> tuple[int, float]:
+    """(claims tested, wrong settled verdicts chance alone would give at ``level`` if none
+    of the claimed differences were real): the finite p-values, and (1 − level) each."""
     m = sum(1 for p in p_values if math.isfinite(float(p)))
-    alpha = 1 - level
+    return m, m * (1 - level)
+
+
+def chance_text(p_values, level: float = LEVEL, family: str = "among them") -> str:
+    """:func:`chance_counts` in a sentence; ``family`` says across which claims the Holm
+    column adjusts."""
+    m, expected = chance_counts(p_values, level)
     return (
         f"{m} claim{'s' if m != 1 else ''} tested, each at {100 * level:g} %: if no difference "
-        f"were real, chance alone would settle about {m * alpha:.2g} of them wrongly; the "
+        f"were real, chance alone would settle about {expected:.2g} of them wrongly; the "
         f"Holm column keeps the chance of any wrong settled verdict {family} at "
-        f"{100 * alpha:g} % or below"
+        f"{100 * (1 - level):g} % or below."
     )
+
+
+def chance_heading(p_values, level: float = LEVEL) -> str:
+    """:func:`chance_counts` for a table's heading: "(12 claims at 95 %: about 0.6 wrong
+    by chance alone)"."""
+    m, expected = chance_counts(p_values, level)
+    return f"({m} claim{'s' if m != 1 else ''} at {100 * level:g} %: about {expected:.2g} wrong by chance alone)"
 
 
 # Claims of the seed reports about the base classifier, by initialisation:

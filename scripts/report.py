@@ -22,7 +22,7 @@ initialisation = stats.initialisation_verdicts(clf, base_ids)
 sections = [
     (
         "Verdicts: the seed reports' claims, checked across seeds "
-        f"({stats.chance_text(initialisation['p'])})",
+        + stats.chance_heading(initialisation["p"]),
         initialisation,
     ),
 ]
@@ -34,7 +34,8 @@ def study_section(name, study):
     parts = []
     if study["claims"]:
         claims = verdicts(study)
-        parts.append((f"Claims and verdicts ({stats.chance_text(claims['p'])})", claims))
+        parts.append(("Claims and verdicts", claims))
+        text.append(stats.chance_text(claims["p"]))
     if study["not_measurable"]:
         parts.append(
             ("The seed's conclusions not measurable here", findings.not_measurable_table(study))
@@ -90,9 +91,9 @@ glance = [
 ]
 if glance:
     at_a_glance = pd.concat(glance, ignore_index=True)
-    chance = stats.chance_text(at_a_glance["p"], family="within each study")
+    heading = "Claims of every study at a glance " + stats.chance_heading(at_a_glance["p"])
     columns = ["study", "claim", "verdict", stats.HOLM_VERDICT]
-    sections.insert(1, (f"Claims of every study at a glance ({chance})", at_a_glance[columns]))
+    sections.insert(1, (heading, at_a_glance[columns]))
 
 figures = [
     (aeflow_figures.heading(p), p, c)

@@ -241,8 +241,13 @@ def test_chance_text_counts_the_tested_claims():
     text = stats.chance_text([0.01, 0.2, math.nan, 0.5])
     assert text.startswith("3 claims tested, each at 95 %")
     assert "chance alone would settle about 0.15 of them wrongly" in text
-    assert "among them at 5 % or below" in text
+    assert "among them at 5 % or below." in text
     assert "within each study" in stats.chance_text([0.1], family="within each study")
+    assert stats.chance_counts([0.01, math.nan] + [0.5] * 86) == (87, pytest.approx(4.35))
+    assert (
+        stats.chance_heading([0.01] * 87) == "(87 claims at 95 %: about 4.4 wrong by chance alone)"
+    )
+    assert stats.chance_heading([0.2]) == "(1 claim at 95 %: about 0.05 wrong by chance alone)"
 
 
 def test_initialisation_verdicts_carry_holm():
