@@ -300,8 +300,10 @@ def chance_text(p_values, level: float = LEVEL, family: str = "among them") -> s
 
 def chance_heading(p_values, level: float = LEVEL) -> str:
     """:func:`chance_counts` for a table's heading: "(12 claims at 95 %: about 0.6 wrong
-    by chance alone)"."""
+    by chance alone)"; "" when no claim was tested."""
     m, expected = chance_counts(p_values, level)
+    if m == 0:
+        return ""
     return f"({m} claim{'s' if m != 1 else ''} at {100 * level:g} %: about {expected:.2g} wrong by chance alone)"
 
 

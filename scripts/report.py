@@ -22,7 +22,7 @@ initialisation = stats.initialisation_verdicts(clf, base_ids)
 sections = [
     (
         "Verdicts: the seed reports' claims, checked across seeds "
-        + stats.chance_heading(initialisation["p"]),
+        f"{stats.chance_heading(initialisation['p'])}".rstrip(),
         initialisation,
     ),
 ]
@@ -91,7 +91,7 @@ glance = [
 ]
 if glance:
     at_a_glance = pd.concat(glance, ignore_index=True)
-    heading = "Claims of every study at a glance " + stats.chance_heading(at_a_glance["p"])
+    heading = f"Claims of every study at a glance {stats.chance_heading(at_a_glance['p'])}".rstrip()
     columns = ["study", "claim", "verdict", stats.HOLM_VERDICT]
     sections.insert(1, (heading, at_a_glance[columns]))
 

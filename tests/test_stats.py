@@ -248,6 +248,7 @@ def test_chance_text_counts_the_tested_claims():
         stats.chance_heading([0.01] * 87) == "(87 claims at 95 %: about 4.4 wrong by chance alone)"
     )
     assert stats.chance_heading([0.2]) == "(1 claim at 95 %: about 0.05 wrong by chance alone)"
+    assert stats.chance_heading([]) == "" and stats.chance_heading([math.nan]) == ""
 
 
 def test_initialisation_verdicts_carry_holm():
