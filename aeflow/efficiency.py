@@ -3,9 +3,10 @@
 From the classifier metrics of a study that sweeps ``labels`` (the number of labelled
 training images), computed, never typed: the test accuracy of each arm at each size
 (mean over seeds, 95 % interval), the gain of each pretrained arm over scratch at each
-size (paired by seed: the same seed draws the same labelled images for every arm), the
-crossover (the largest size at which the gain's whole interval is above zero), the
-paragraph the report opens with, and whether each run trained to its plateau.
+size (paired by seed: the same seed draws the same labelled images for every arm), its
+verdict word (pays, costs, no difference, not settled: :func:`aeflow.stats.gain_verdict`),
+the crossover (between which two sizes the verdict changes sign), the paragraph the
+report opens with (built from the words), and whether each run trained to its plateau.
 
 An arm is an initialisation (scratch, frozen, finetune), except that a frozen encoder
 with the head Linear(n, 10) (``hidden: none``) is the **linear probe**.
@@ -67,18 +68,23 @@ def study_rows(metrics: pd.DataFrame, model_ids, all_labels: int | None = None) 
 
 
 def curves(rows: pd.DataFrame, value: str = VALUE) -> pd.DataFrame:
-    """Per arm and size (in :data:`ARMS` order): mean, 95 % interval and number of seeds
-    of ``value`` (diverged runs left out)."""
+    """Per arm and size (in :data:`ARMS` order): mean, 95 % interval (clipped to
+    [0, 1], :func:`aeflow.stats.clip`), number of seeds and the runs' own values
+    (``values``, in seed order) of ``value`` (diverged runs left out)."""
     ok = rows[~rows["diverged"].astype(bool)] if "diverged" in rows else rows
     out = []
     for (name, labels), group in ok.groupby(["arm", "labels"], sort=True):
+        group = group.sort_values("seed") if "seed" in group else group
         e = stats.Estimate.of(group[value])
-        out.append({"arm": name, "labels": int(labels), "mean": e.mean,
-                    "low": e.low, "high": e.high, "n": e.n})  # fmt: skip
-    return in_arm_order(pd.DataFrame(out, columns=COLUMNS))
+        low, high = stats.clip(e.low, e.high, stats.ACCURACY_BOUNDS)
+        out.append({"arm": name, "labels": int(labels), "mean": e.mean, "low": low,
+                    "high": high, "n": e.n, "values": tuple(group[value].astype(float))})  # fmt: skip
+    return in_arm_order(pd.DataFrame(out, columns=[*COLUMNS, "values"]))
 
 
 COLUMNS = ["arm", "labels", "mean", "low", "high", "n"]
+# A gain is a difference of two accuracies: it cannot leave [−1, 1].
+GAIN_BOUNDS = (-1.0, 1.0)
 
 
 def in_arm_order(table: pd.DataFrame) -> pd.DataFrame:
@@ -92,7 +98,7 @@ def in_arm_order(table: pd.DataFrame) -> pd.DataFrame:
 
 def gains(rows: pd.DataFrame, value: str = VALUE) -> pd.DataFrame:
     """Each pretrained arm minus scratch at each size, paired by seed, with its 95 %
-    interval: columns arm, labels, mean, low, high, n."""
+    interval (clipped to :data:`GAIN_BOUNDS`): columns arm, labels, mean, low, high, n."""
     arms = set(rows["arm"])
     if SCRATCH not in arms:
         raise EfficiencyError("the study has no scratch classifiers to compare against")
@@ -101,18 +107,36 @@ def gains(rows: pd.DataFrame, value: str = VALUE) -> pd.DataFrame:
         for labels in sorted(set(rows["labels"])):
             at = rows[(rows["labels"] == labels) & rows["arm"].isin([name, SCRATCH])]
             d = stats.paired_difference(at, "arm", name, SCRATCH, value)
+            low, high = stats.clip(d.low, d.high, GAIN_BOUNDS)
             out.append({"arm": name, "labels": int(labels), "mean": d.mean,
-                        "low": d.low, "high": d.high, "n": d.n})  # fmt: skip
+                        "low": low, "high": high, "n": d.n})  # fmt: skip
     return pd.DataFrame(out, columns=COLUMNS)
 
 
-def crossover(gain: pd.DataFrame) -> dict[str, int | None]:
-    """Per pretrained arm: the largest size at which it beats scratch with the whole 95 %
-    interval above zero (None: at no size)."""
+def verdicts(gain: pd.DataFrame) -> pd.Series:
+    """The word of each row of :func:`gains` (:func:`aeflow.stats.gain_verdict`: pays,
+    costs, no difference, not settled)."""
+    return pd.Series(
+        [stats.gain_verdict(lo, hi) for lo, hi in zip(gain["low"], gain["high"])],
+        index=gain.index,
+        dtype=object,
+    )
+
+
+_SIGN = {stats.PAYS: +1, stats.COSTS: -1}
+
+
+def crossover(gain: pd.DataFrame) -> dict[str, list[tuple[int, int]]]:
+    """Per pretrained arm: where its verdict changes sign, as (last size on one side,
+    first size on the other) pairs, from *pays* to *costs* or back; sizes whose
+    verdict is neither (no difference, not settled) are passed over. An empty list:
+    the verdicts never change sign."""
     out = {}
-    for name, group in gain.groupby("arm", sort=False):
-        above = group[group["low"] > 0]
-        out[name] = int(above["labels"].max()) if len(above) else None
+    words = gain.assign(verdict=verdicts(gain))
+    for name, group in words.groupby("arm", sort=False):
+        signed = [(int(r["labels"]), _SIGN[r["verdict"]])
+                  for _, r in group.sort_values("labels").iterrows() if r["verdict"] in _SIGN]  # fmt: skip
+        out[name] = [(a, b) for (a, sa), (b, sb) in zip(signed, signed[1:]) if sa != sb]
     return out
 
 
@@ -122,43 +146,85 @@ def _points(d) -> str:
     return f"{100 * d['mean']:+.1f} points [{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]"
 
 
-def opening_paragraph(gain: pd.DataFrame) -> str:
-    """One paragraph that answers the question first, from :func:`gains`.
+def _sizes(sizes) -> str:
+    """ "100 labels", "100 and 300 labels", "100, 300 and 1,000 labels"."""
+    names = [f"{s:,}" for s in sizes]
+    head = ", ".join(names[:-1])
+    return (f"{head} and {names[-1]}" if head else names[-1]) + " labels"
 
-    Names, for each pretrained arm, its gain at the smallest size and whether (and up to
-    which size) pretraining beats scratch with the whole interval above zero; says so
-    plainly when it never does."""
+
+def _margin_points() -> str:
+    return f"±{100 * stats.EQUIVALENCE_MARGIN:g} point" + (
+        "" if 100 * stats.EQUIVALENCE_MARGIN == 1 else "s"
+    )
+
+
+def arm_sentence(name: str, group: pd.DataFrame) -> str:
+    """What the verdicts say about one pretrained arm (its rows of :func:`gains`), in
+    words only: where it pays ("at every size up to N" only when every size up to N
+    pays), where it costs accuracy, where it makes no difference, where it is not
+    settled, and between which two sizes its verdict changes sign."""
+    group = group.sort_values("labels")
+    sizes = [int(s) for s in group["labels"]]
+    words = list(verdicts(group))
+    at = {w: [s for s, v in zip(sizes, words) if v == w] for w in stats.GAIN_WORDS}
+    first = group.iloc[0]
+    text = (f"With {sizes[0]:,} labels, {ARM_TEXT.get(name, name)} gives {_points(first)} "
+            f"over training from scratch ({words[0]})")  # fmt: skip
+    clauses = []
+    leading = 0
+    while leading < len(words) and words[leading] == stats.PAYS:
+        leading += 1
+    # "up to N" only for a run of at least two sizes, from the smallest, that all pay
+    run = sizes[:leading] if leading > 1 else []
+    if run:
+        clauses.append(f"it pays at every size up to {run[-1]:,} labels")
+    rest = [s for s in at[stats.PAYS] if s not in run]
+    if rest:
+        clauses.append(("it also pays at " if run else "it pays at ") + _sizes(rest))
+    if at[stats.COSTS]:
+        clauses.append(f"it costs accuracy at {_sizes(at[stats.COSTS])}")
+    if at[stats.NO_DIFFERENCE]:
+        clauses.append(
+            f"it makes no difference (within {_margin_points()}) at {_sizes(at[stats.NO_DIFFERENCE])}"
+        )
+    if at[stats.NOT_SETTLED]:
+        clauses.append(f"it is not settled at {_sizes(at[stats.NOT_SETTLED])}")
+    changes = crossover(group.assign(arm=name))[name]
+    if changes:
+        between = " and again ".join(f"between {a:,} and {b:,} labels" for a, b in changes)
+        clauses.append(f"its verdict changes sign {between}")
+    text += ": " + "; ".join(clauses) + "."
+    return text[0].upper() + text[1:]
+
+
+def opening_paragraph(gain: pd.DataFrame) -> str:
+    """One paragraph that answers the question first, from :func:`gains`, built from the
+    verdict words (:func:`aeflow.stats.gain_verdict`) and nothing else: one sentence per
+    pretrained arm (:func:`arm_sentence`), then, when no arm pays anywhere, whether that
+    is shown (every size costs or makes no difference) or only not shown."""
     if gain.empty:
         raise EfficiencyError("no gains to report (no pretrained arm)")
-    smallest = int(gain["labels"].min())
-    cross = crossover(gain)
-    sentences = []
-    for name, group in gain.groupby("arm", sort=False):
-        first = group[group["labels"] == smallest].iloc[0]
-        larger = group[group["labels"] > (cross[name] or 0)]
-        text = f"With {smallest:,} labels, {ARM_TEXT.get(name, name)} gives {_points(first)} over training from scratch"
-        if cross[name] is None:
-            text += "; it beats scratch at no size with the whole 95 % interval above zero."
-        elif larger.empty:
-            text += f"; it beats scratch at every size up to {cross[name]:,} labels."
-        else:
-            text += (
-                f"; it beats scratch up to {cross[name]:,} labels, and from "
-                f"{int(larger['labels'].min()):,} labels on it no longer does (the gain's "
-                "interval reaches zero or below: scratch is as good or better)."
+    sentences = [arm_sentence(name, group) for name, group in gain.groupby("arm", sort=False)]
+    words = set(verdicts(gain))
+    if stats.PAYS not in words:
+        if stats.NOT_SETTLED in words:
+            sentences.append(
+                "At no size does autoencoder pretraining pay in these runs; where the verdict "
+                "is not settled, more seeds could still show a gain or a loss."
             )
-        sentences.append(text[0].upper() + text[1:])
-    if all(c is None for c in cross.values()):
-        sentences.append(
-            "In these runs, autoencoder pretraining never pays (at no size is a gain's "
-            "whole 95 % interval above zero)."
-        )
+        else:
+            sentences.append(
+                "In these runs autoencoder pretraining never pays: at every size it costs "
+                f"accuracy or makes no difference (within {_margin_points()})."
+            )
     return " ".join(sentences)
 
 
 def gain_table(gain: pd.DataFrame) -> pd.DataFrame:
-    """:func:`gains` for the report: the difference in points with its interval, whether
-    the whole interval is above zero, and each arm's crossover."""
+    """:func:`gains` for the report: the difference in points with its interval, its
+    verdict word (the equivalence margin in the column's name) and, per arm, the sizes
+    its verdict changes sign between."""
     cross = crossover(gain)
     return pd.DataFrame({
         "arm": gain["arm"],
@@ -167,11 +233,33 @@ def gain_table(gain: pd.DataFrame) -> pd.DataFrame:
             stats.Estimate(r["mean"], math.nan, int(r["n"]), r["low"], r["high"]).text(100)
             for _, r in gain.iterrows()
         ],
-        "whole interval above zero": gain["low"] > 0,
-        "crossover (largest such size)": [
-            "none" if cross[a] is None else f"{cross[a]:,}" for a in gain["arm"]
+        f"verdict (no difference: within {_margin_points()})": verdicts(gain),
+        "verdict changes sign between": [
+            "; ".join(f"{a:,} and {b:,}" for a, b in cross[a_]) or "–" for a_ in gain["arm"]
         ],
     })  # fmt: skip
+
+
+def seeds_needed(rows: pd.DataFrame, target: float = 0.02, value: str = VALUE) -> pd.DataFrame:
+    """How many seeds each pretrained arm's gain over scratch needs, per size, for an
+    expected 95 % half-width of ``target`` (a fraction: 0.02 is 2 points), from the
+    spread of the paired differences over the seeds ``rows`` have
+    (:func:`aeflow.stats.seeds_for_half_width`): columns arm, labels, n (pairs
+    measured), sd (of the differences), half (their interval's half-width now) and
+    seeds."""
+    arms = set(rows["arm"])
+    if SCRATCH not in arms:
+        raise EfficiencyError("the study has no scratch classifiers to compare against")
+    ok = rows[~rows["diverged"].astype(bool)] if "diverged" in rows else rows
+    out = []
+    for name in [a for a in PRETRAINED if a in arms]:
+        for labels in sorted(set(ok["labels"])):
+            at = ok[(ok["labels"] == labels) & ok["arm"].isin([name, SCRATCH])]
+            d = stats.paired_difference(at, "arm", name, SCRATCH, value)
+            seeds = stats.seeds_for_half_width(d.sd, target) if d.n > 1 else math.nan
+            out.append({"arm": name, "labels": int(labels), "n": d.n, "sd": d.sd,
+                        "half": d.half, "seeds": seeds})  # fmt: skip
+    return pd.DataFrame(out, columns=["arm", "labels", "n", "sd", "half", "seeds"])
 
 
 def plateau_table(rows: pd.DataFrame) -> pd.DataFrame:

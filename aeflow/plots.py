@@ -357,11 +357,15 @@ def confusion_matrices(confusion, model_ids, path, normalize=True):
 # ---------------------------------------------------------------- accuracy by group
 
 
-def _mean_ci(values):
-    """Mean and half-width of the 95 % t interval (:func:`aeflow.stats.half_width`);
-    the half-width is 0 for a single value (no error bar)."""
+def _mean_ci(values, bounds=None):
+    """Mean and the distances below and above it of its 95 % t interval
+    (:class:`aeflow.stats.Estimate`), clipped to ``bounds``; (0, 0), no error bar, with
+    fewer than :data:`aeflow.stats.MIN_SEEDS` values (the runs are shown instead)."""
     estimate = stats.Estimate.of(values)
-    return estimate.mean, (estimate.half if estimate.n > 1 else 0.0)
+    if estimate.n < stats.MIN_SEEDS:
+        return estimate.mean, (0.0, 0.0)
+    low, high = stats.clip(estimate.low, estimate.high, bounds)
+    return estimate.mean, (estimate.mean - low, high - estimate.mean)
 
 
 def _title_case(name):
@@ -414,13 +418,14 @@ def accuracy_by_group(metrics, group, path, value="test_accuracy", order=None):
         handles.append(
             Line2D([], [], marker="x", color="tab:red", linestyle="", label="diverged (excluded)")
         )
+    bounds = (0.0, 100.0) if percent else None
     for i, name in enumerate(order):
-        mean, half = _mean_ci(ok.loc[ok[group] == name, value])
+        mean, (below, above) = _mean_ci(ok.loc[ok[group] == name, value], bounds)
         if np.isfinite(mean):
-            ax.errorbar(
-                i + 0.25, mean, yerr=half, fmt="D", color="black", capsize=5, markersize=6, zorder=4
-            )
-    handles.append(Line2D([], [], marker="D", color="black", label="mean ± 95 % CI"))
+            ax.errorbar(i + 0.25, mean, yerr=[[below], [above]], fmt="D", color="black",
+                        capsize=5, markersize=6, zorder=4)  # fmt: skip
+    label = f"mean ± 95 % CI (from {stats.MIN_SEEDS} seeds on)"
+    handles.append(Line2D([], [], marker="D", color="black", label=label))
     ax.set_xticks(range(len(order)))
     long_labels = max((len(str(g)) for g in order), default=0) > 12
     ax.set_xticklabels(
@@ -443,23 +448,30 @@ def accuracy_by_group(metrics, group, path, value="test_accuracy", order=None):
 
 def label_efficiency(curve, path, value_label="Test accuracy"):
     """Accuracy against the number of labelled training images (log axis): one line per
-    arm (scratch, frozen, finetune, linear probe), its mean over seeds, and a band for
-    its 95 % interval.
+    arm (scratch, frozen, finetune, linear probe) through its mean over seeds, with a
+    band for its 95 % interval where the size has at least :data:`aeflow.stats.MIN_SEEDS`
+    seeds (the interval is clipped to [0, 1]: :func:`aeflow.efficiency.curves`), else
+    the runs themselves as points.
 
-    ``curve``: :func:`aeflow.efficiency.curves` (arm, labels, mean, low, high, n), whose
-    order of arms is the legend's."""
+    ``curve``: :func:`aeflow.efficiency.curves` (arm, labels, mean, low, high, n, values),
+    whose order of arms is the legend's."""
     if curve.empty:
         raise ValueError("label_efficiency: empty curve table")
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     order = list(dict.fromkeys(curve["arm"]))
+    few = curve["n"] < stats.MIN_SEEDS
     for color, name in zip(_palette(len(order)), order):
         line = curve[curve["arm"] == name].sort_values("labels")
         ax.plot(line["labels"], 100 * line["mean"], marker="o", color=color, label=name)
-        banded = line[np.isfinite(line["low"])]
+        banded = line[np.isfinite(line["low"]) & (line["n"] >= stats.MIN_SEEDS)]
         if len(banded):
             ax.fill_between(
                 banded["labels"], 100 * banded["low"], 100 * banded["high"], color=color, alpha=0.2
             )
+        for _, row in line[line["n"] < stats.MIN_SEEDS].iterrows():
+            runs = np.asarray(row["values"], dtype=float)
+            ax.scatter(np.full(len(runs), row["labels"]), 100 * runs, marker="x", color=color,
+                       s=30, zorder=3)  # fmt: skip
     ax.set_xscale("log")
     sizes = sorted(curve["labels"].unique())
     ax.set_xticks(sizes)
@@ -467,8 +479,15 @@ def label_efficiency(curve, path, value_label="Test accuracy"):
     ax.minorticks_off()
     ax.set_xlabel("Labelled training images")
     ax.set_ylabel(f"{value_label} (%)")
-    seeds = int(curve["n"].max())
-    ax.set_title(f"{value_label} by number of labels (mean of {seeds} seeds, 95 % band)")
+    seeds = sorted(set(curve["n"]))
+    seeds_text = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
+    if few.all():
+        spread = f"fewer than {stats.MIN_SEEDS} seeds: × = each run"
+    elif few.any():
+        spread = f"95 % band; × = each run where fewer than {stats.MIN_SEEDS} seeds"
+    else:
+        spread = "95 % band"
+    ax.set_title(f"{value_label} by number of labels\n(mean of {seeds_text} seeds, {spread})")
     ax.legend(title="arm", fontsize="small")
     _save(fig, path)
 

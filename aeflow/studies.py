@@ -77,6 +77,50 @@ def with_main(config: dict) -> dict:
     return {**config, "studies": {MAIN: main, **named}}
 
 
+def _seeds_by_labels(block: dict, where: str) -> list[tuple[int, list[int]]]:
+    """A study's ``seeds_by_labels`` as (labels_up_to, seeds) pairs, smallest bound first."""
+    entries = block.get("seeds_by_labels") or []
+    if entries and block.get("classifier") is None:
+        raise GridError(f"{where}.seeds_by_labels: the study trains no classifiers")
+    bounds = [int(e["labels_up_to"]) for e in entries]
+    if len(set(bounds)) != len(bounds):
+        raise GridError(f"{where}.seeds_by_labels: labels_up_to {bounds} repeats a bound")
+    return sorted((int(e["labels_up_to"]), list(e["seeds"])) for e in entries)
+
+
+def model_seeds(
+    studies: dict[str, dict], classifiers: dict[str, dict], seeds, train_size: int | None = None
+) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """The replicate seeds each configuration trains with: ``({autoencoder id: seeds},
+    {classifier id: seeds})``.
+
+    A configuration trains once per seed of every study it is in: the study's own
+    ``seeds``, or the top-level ``seeds``; a classifier on at most ``labels_up_to``
+    labelled images (all ``train_size`` when it leaves ``labels`` out) takes the seeds of
+    the first ``seeds_by_labels`` entry that covers it instead. An autoencoder also
+    trains with every seed of the classifiers that start from it (a pretrained
+    classifier of seed s starts from the encoder of seed s). A configuration in no
+    study gets the top-level seeds. Adding a seed adds only that seed's runs."""
+    ae, clf = {}, {}
+    for study in studies.values():
+        own = study.get("seeds") or seeds
+        for model_id in study["autoencoders"]:
+            ae.setdefault(model_id, set()).update(own)
+        for model_id in study["classifiers"]:
+            labels = classifiers[model_id].get("labels") or train_size
+            chosen = own
+            for bound, by_size in study.get("seeds_by_labels") or []:
+                if labels is not None and int(labels) <= bound:
+                    chosen = by_size
+                    break
+            clf.setdefault(model_id, set()).update(chosen)
+    for model_id, params in classifiers.items():
+        mine = clf.setdefault(model_id, set(seeds))
+        if params.get("autoencoder_id") is not None:
+            ae.setdefault(params["autoencoder_id"], set()).update(mine)
+    return ({i: sorted(v) for i, v in ae.items()}, {i: sorted(v) for i, v in clf.items()})
+
+
 def _merged(block: dict | None, key: str, top: dict) -> dict:
     return {**top, **((block or {}).get(key) or {})}
 
@@ -150,6 +194,8 @@ def expand_studies(
             "base_autoencoder": _find(ae_grid, ae_base, None) if ae_grid else None,
             "base_classifiers": {init: _find(clf_grid, clf_base, init) for init in inits},
         }
+        study["seeds"] = block.get("seeds")
+        study["seeds_by_labels"] = _seeds_by_labels(block, where)
         study["claims"] = [
             _resolve_claim(claim, f"{where}.claims[{k}]", ae_grid, clf_grid, ae_base, clf_base,
                            inits, train_size, classes)

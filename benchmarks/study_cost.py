@@ -145,7 +145,6 @@ def main():
         torch.set_num_threads(args.threads)
     config = load_config(args.configfile)
     n_train, n_val = cost.split_sizes(config["data"])
-    seeds = len(config["seeds"])
     ae = grid.autoencoder_grid(config["autoencoder"], train_size=n_train)
     ae_base = grid.canonical(
         grid.base_params(config["autoencoder"]["base"], grid.AUTOENCODER_KEYS), n_train
@@ -154,6 +153,10 @@ def main():
     found, study_ae, study_clf = studies.expand_studies(config, ae, n_train)
     ae.update(study_ae)
     clf.update(study_clf)
+    # each configuration's own replicate seeds (a study's seeds, seeds_by_labels)
+    with_main, _, _ = studies.expand_studies(studies.with_main(config), ae, n_train)
+    run_seeds = dict(zip(("autoencoder", "classifier"),
+                         studies.model_seeds(with_main, clf, config["seeds"], n_train)))  # fmt: skip
     device = devices.select_device(args.device)
     if not args.projected:
         split = real_split(args.data, args.images)
@@ -175,9 +178,10 @@ def main():
                 if args.projected
                 else seconds_per_epoch(params, kind, split, device, images, n_val)
             )
+            seeds = len(run_seeds[kind].get(model_id, config["seeds"]))
             hours = seeds * (epochs * epoch + JOB_START) / 3600
             rows.append({"kind": kind, "model_id": model_id, "architecture": params["architecture"],
-                         "batch_size": params["batch_size"], "epochs": epochs,
+                         "batch_size": params["batch_size"], "epochs": epochs, "seeds": seeds,
                          "s_per_epoch": epoch, "hours_all_seeds": hours,
                          "projected_s_per_epoch": projected})  # fmt: skip
             print(f"{model_id:28s} {params['architecture']:10s} batch {params['batch_size']:>5} "
@@ -194,15 +198,15 @@ def main():
     for name, ids in groups.items():
         part = table.loc[sorted(ids)]
         per_study.append({"study": name, "configurations": len(part),
-                          "trainings": len(part) * seeds,
+                          "trainings": part["seeds"].sum(),
                           "hours": part["hours_all_seeds"].sum()})  # fmt: skip
     per_study.append({"study": "all (distinct configurations)", "configurations": len(table),
-                      "trainings": len(table) * seeds,
+                      "trainings": table["seeds"].sum(),
                       "hours": table["hours_all_seeds"].sum()})  # fmt: skip
     print(pd.DataFrame(per_study).to_string(index=False, float_format="%.2f"))
     basis = "projected by aeflow/cost.py" if args.projected else "measured"
     print(f"\n{basis}: {args.device}, {torch.get_num_threads()} threads, one job at a time; "
-          f"{n_train} training images, {seeds} seeds")  # fmt: skip
+          f"{n_train} training images, seeds {config['seeds']} unless a study says otherwise")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -69,6 +69,26 @@ CLF_BASE = aeflow_grid.canonical(
     _train_size(),
 )
 SEEDS = config["seeds"]
+# {id: replicate seeds} per model kind: a study's own seeds (and, by number of labels,
+# seeds_by_labels) where it has them, else SEEDS (aeflow.studies.model_seeds).
+_ae_seeds, _clf_seeds = aeflow_studies.model_seeds(
+    STUDIES, CLASSIFIERS, SEEDS, _train_size()
+)
+RUN_SEEDS = {
+    "autoencoder": {i: _ae_seeds.get(i, SEEDS) for i in AUTOENCODERS},
+    "classifier": {i: _clf_seeds.get(i, SEEDS) for i in CLASSIFIERS},
+}
+
+
+def runs(pattern, kind):
+    """`pattern` (wildcards {ae} or {clf}, and {seed}) for every configuration of `kind`
+    and each of its replicate seeds (RUN_SEEDS)."""
+    key = "ae" if kind == "autoencoder" else "clf"
+    return [
+        str(pattern).format(**{key: i, "seed": seed})
+        for i, seeds in RUN_SEEDS[kind].items()
+        for seed in seeds
+    ]
 
 
 def script_path(name):
@@ -205,7 +225,7 @@ def plan_lines():
         kind: [
             (params, Path(pattern.format(ae=i, clf=i, seed=seed)).exists())
             for i, params in grid.items()
-            for seed in SEEDS
+            for seed in RUN_SEEDS[kind][i]
         ]
         for kind, grid in models.items()
         for pattern in [getattr(rules, f"train_{kind}").output.model]

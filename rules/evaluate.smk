@@ -44,30 +44,18 @@ rule evaluate_classifier:
 
 rule tables:
     input:
-        histories=expand(
-            "results/autoencoder/{ae}/seed{seed}/history.parquet",
-            ae=AUTOENCODERS,
-            seed=SEEDS,
+        histories=runs(
+            "results/autoencoder/{ae}/seed{seed}/history.parquet", "autoencoder"
         )
-        + expand(
-            "results/classifier/{clf}/seed{seed}/history.parquet",
-            clf=CLASSIFIERS,
-            seed=SEEDS,
+        + runs("results/classifier/{clf}/seed{seed}/history.parquet", "classifier"),
+        autoencoder_metrics=runs(
+            "results/autoencoder/{ae}/seed{seed}/metrics.parquet", "autoencoder"
         ),
-        autoencoder_metrics=expand(
-            "results/autoencoder/{ae}/seed{seed}/metrics.parquet",
-            ae=AUTOENCODERS,
-            seed=SEEDS,
+        classifier_metrics=runs(
+            "results/classifier/{clf}/seed{seed}/metrics.parquet", "classifier"
         ),
-        classifier_metrics=expand(
-            "results/classifier/{clf}/seed{seed}/metrics.parquet",
-            clf=CLASSIFIERS,
-            seed=SEEDS,
-        ),
-        confusion_matrices=expand(
-            "results/classifier/{clf}/seed{seed}/confusion.parquet",
-            clf=CLASSIFIERS,
-            seed=SEEDS,
+        confusion_matrices=runs(
+            "results/classifier/{clf}/seed{seed}/confusion.parquet", "classifier"
         ),
         code=code("tables"),
     output:

@@ -18,17 +18,24 @@ confusion = pd.read_parquet(snakemake.input.confusion_matrices)
 base_ids = dict(snakemake.params.base_classifiers)
 
 # the headline; every study's own tables (the main grid's first) are in its section
+initialisation = stats.initialisation_verdicts(clf, base_ids)
 sections = [
     (
-        "Verdicts: the seed reports' claims, checked across seeds",
-        stats.initialisation_verdicts(clf, base_ids),
+        "Verdicts: the seed reports' claims, checked across seeds "
+        f"{stats.chance_heading(initialisation['p'])}".rstrip(),
+        initialisation,
     ),
 ]
 
 
 def study_section(name, study):
     text = [f"Reproduces {study['source']}." if study["source"] else "", study["note"]]
-    parts = [("Claims and verdicts", verdicts(study))] if study["claims"] else []
+    text.append(findings.seeds_text(study))
+    parts = []
+    if study["claims"]:
+        claims = verdicts(study)
+        parts.append(("Claims and verdicts", claims))
+        text.append(stats.chance_text(claims["p"]))
     if study["not_measurable"]:
         parts.append(
             ("The seed's conclusions not measurable here", findings.not_measurable_table(study))
@@ -83,8 +90,10 @@ glance = [
     if study["claims"]
 ]
 if glance:
-    at_a_glance = pd.concat(glance, ignore_index=True)[["study", "claim", "verdict"]]
-    sections.insert(1, ("Claims of every study at a glance", at_a_glance))
+    at_a_glance = pd.concat(glance, ignore_index=True)
+    heading = f"Claims of every study at a glance {stats.chance_heading(at_a_glance['p'])}".rstrip()
+    columns = ["study", "claim", "verdict", stats.HOLM_VERDICT]
+    sections.insert(1, (heading, at_a_glance[columns]))
 
 figures = [
     (aeflow_figures.heading(p), p, c)

@@ -114,7 +114,7 @@ def test_report_opens_with_the_answer_and_the_figure(finished):
     start = html.index("<h2>Where pretraining pays</h2>")
     section = html[start : html.index("</section>", start)]
     assert "Gain of each pretrained arm over scratch, by number of labels" in section
-    assert "crossover (largest such size)" in section
+    assert "verdict changes sign between" in section
     gains = section[section.index("Gain of each pretrained arm") :]
     gains = gains[: gains.index("</table>")]
     assert gains.count("<td>linear probe</td>") == len(SIZES)

@@ -311,10 +311,16 @@ def test_accuracy_by_group_single_seed(classifier_metrics, tmp_path):
 
 
 def test_mean_ci():
-    mean, half = plots._mean_ci([0.8, 0.9])
+    mean, (below, above) = plots._mean_ci([0.8, 0.85, 0.9])
     assert mean == pytest.approx(0.85)
-    assert half == pytest.approx(12.706205 * np.std([0.8, 0.9], ddof=1) / np.sqrt(2))
-    assert plots._mean_ci([0.5]) == (0.5, 0.0)
+    half = 4.302653 * np.std([0.8, 0.85, 0.9], ddof=1) / np.sqrt(3)
+    assert (below, above) == (pytest.approx(half), pytest.approx(half))
+    # clipped to what an accuracy can take: 0.85 + 0.124 would pass 1
+    mean, (below, above) = plots._mean_ci([0.8, 0.85, 0.9], bounds=(0.0, 0.9))
+    assert below == pytest.approx(half) and above == pytest.approx(0.05)
+    # fewer than three seeds: no error bar, the runs are the points
+    assert plots._mean_ci([0.8, 0.9]) == (pytest.approx(0.85), (0.0, 0.0))
+    assert plots._mean_ci([0.5]) == (0.5, (0.0, 0.0))
 
 
 @pytest.mark.parametrize("n_seeds", [3, 12, 20, 30])
@@ -330,7 +336,7 @@ def test_error_bars_are_the_tables_intervals(monkeypatch, tmp_path, n_seeds):
         [
             {"initialisation": init, "seed": s, "diverged": False,
              "test_accuracy": 0.8 + shift + 0.02 * rng.standard_normal()}
-            for init, shift in [("scratch", 0.1), ("frozen", 0.0)]
+            for init, shift in [("scratch", 0.05), ("frozen", 0.0)]  # intervals inside [0, 1]
             for s in range(n_seeds)
         ]
     )  # fmt: skip

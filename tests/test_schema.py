@@ -98,3 +98,23 @@ def test_refs_in_the_schema_are_resolved():
     }
     with pytest.raises(ValueError, match="circular"):
         schema.read_numbers({"a": "1"}, {"type": "object", **circular})
+
+
+def test_a_studys_seeds_are_validated():
+    """A study's seeds and seeds_by_labels follow the top-level seeds' rules."""
+
+    def study(**keys):
+        config = schema.read_numbers(yaml.safe_load(WRITTEN), SCHEMA)
+        config["studies"]["s1"].update(keys)
+        return config
+
+    validate(study(seeds=[0, 1], seeds_by_labels=[{"labels_up_to": 1000, "seeds": [0, 5]}]),
+             str(SCHEMA_FILE))  # fmt: skip
+    for bad, why in [
+        ({"seeds": []}, "should be non-empty"),
+        ({"seeds": [1, 1]}, "non-unique elements"),
+        ({"seeds_by_labels": [{"labels_up_to": 100}]}, "'seeds' is a required property"),
+        ({"seeds_by_labels": [{"labels_up_to": 0, "seeds": [0]}]}, "less than the minimum"),
+    ]:
+        with pytest.raises(Exception, match=why):
+            validate(study(**bad), str(SCHEMA_FILE))

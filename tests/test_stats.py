@@ -148,3 +148,131 @@ def test_verdict_at_an_interval_endpoint_of_exactly_zero(low, high, positive, ne
     assert stats.verdict(diff, "negative").startswith(negative)
     if positive == "not settled":
         assert stats.verdict(diff, "positive") == "not settled (the interval includes 0)"
+
+
+@pytest.mark.parametrize(
+    "low, high, word",
+    [
+        (0.001, 0.03, "pays"),  # wholly above zero, even inside the margin
+        (-0.03, -0.001, "costs"),
+        (-0.01, 0.01, "no difference"),  # the margin's ends are inside it
+        (-0.004, 0.009, "no difference"),
+        (0.0, 0.009, "no difference"),  # touches zero: not "pays"
+        (-0.02, 0.005, "not settled"),  # crosses −margin and zero
+        (-0.3, 0.3, "not settled"),
+        (math.nan, math.nan, "not settled"),  # one seed: no interval
+    ],
+)
+def test_gain_verdict_words(low, high, word):
+    assert stats.gain_verdict(low, high) == word
+    assert word in stats.GAIN_WORDS
+
+
+def test_gain_verdict_margin_is_one_point_and_can_be_given():
+    assert stats.EQUIVALENCE_MARGIN == 0.01
+    assert stats.gain_verdict(-0.015, 0.015) == "not settled"
+    assert stats.gain_verdict(-0.015, 0.015, margin=0.02) == "no difference"
+    with pytest.raises(ValueError, match="margin must be positive"):
+        stats.gain_verdict(-0.01, 0.01, margin=0)
+
+
+def _p_values():
+    # a family with ties, a NaN (not tested) and p near the level
+    return [0.01, 0.04, 0.03, math.nan, 0.005, 0.2, 0.04, 0.0001]
+
+
+def test_holm_matches_statsmodels():
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    p = _p_values()
+    tested = [x for x in p if math.isfinite(x)]
+    reject, expected, _, _ = multitest.multipletests(tested, alpha=0.05, method="holm")
+    adjusted = [x for x in stats.holm(p) if math.isfinite(x)]
+    assert adjusted == pytest.approx(list(expected))
+    assert math.isnan(stats.holm(p)[3])
+    _, words = stats.family_verdicts(["holds"] * len(p), p)
+    settled = [w == "holds" for w, x in zip(words, p) if math.isfinite(x)]
+    assert settled == list(reject)
+    assert words[3] == "not settled after Holm"  # NaN: never settled by the family
+
+
+def test_family_verdicts_keep_raw_not_settled_and_only_unsettle():
+    verdicts = ["holds", "contradicted", "not settled (the interval includes 0)", "holds"]
+    adjusted, words = stats.family_verdicts(verdicts, [0.001, 0.02, 0.3, 0.04])
+    # Holm: 0.004, 0.06, 0.3, 0.08 (monotone)
+    assert adjusted == pytest.approx([0.004, 0.06, 0.3, 0.08])
+    assert words == ["holds", "not settled after Holm", verdicts[2], "not settled after Holm"]
+
+
+def test_p_value_is_the_intervals_t_test():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    values = [0.012, 0.018, 0.031, -0.004, 0.02]
+    est = stats.Estimate.of(values)
+    assert stats.p_value(est) == pytest.approx(scipy_stats.ttest_1samp(values, 0).pvalue)
+    assert stats.p_value(est, 0.01, "greater") == pytest.approx(
+        scipy_stats.ttest_1samp(values, 0.01, alternative="greater").pvalue
+    )
+    # below 0.05 exactly when the 95 % interval leaves out zero
+    for vals in ([0.01, 0.02, 0.015], [0.01, -0.02, 0.015], [0.001, 0.002, 0.0012, 0.0015]):
+        e = stats.Estimate.of(vals)
+        assert (stats.p_value(e) < 0.05) == (e.low > 0 or e.high < 0)
+    assert math.isnan(stats.p_value(stats.Estimate.of([0.1])))
+    assert stats.p_value(stats.Estimate(0.1, 0.0, 3, 0.1, 0.1)) == 0.0  # no spread, not zero
+    assert stats.p_value(stats.Estimate(0.0, 0.0, 3, 0.0, 0.0)) == 1.0  # no spread, at zero
+    with pytest.raises(ValueError, match="side must be"):
+        stats.p_value(est, side="both")
+
+
+@pytest.mark.parametrize(
+    "values, margin",
+    [
+        ([0.001, -0.002, 0.0015, 0.0], 0.01),  # inside the margin: holds
+        ([0.03, 0.035, 0.04], 0.01),  # above it: contradicted
+        ([0.005, 0.02, -0.01], 0.01),  # crosses it: not settled
+        ([-0.008, -0.007, -0.009, -0.0085], 0.01),  # near its edge
+    ],
+)
+def test_equivalence_p_agrees_with_the_equivalence_verdict(values, margin):
+    est = stats.Estimate.of(values)
+    verdict = stats.equivalence_verdict(est, margin)
+    assert (stats.equivalence_p(est, margin) < 0.05) == (not verdict.startswith("not settled"))
+
+
+def test_chance_text_counts_the_tested_claims():
+    text = stats.chance_text([0.01, 0.2, math.nan, 0.5])
+    assert text.startswith("3 claims tested, each at 95 %")
+    assert "chance alone would settle about 0.15 of them wrongly" in text
+    assert "among them at 5 % or below." in text
+    assert "within each study" in stats.chance_text([0.1], family="within each study")
+    assert stats.chance_counts([0.01, math.nan] + [0.5] * 86) == (87, pytest.approx(4.35))
+    assert (
+        stats.chance_heading([0.01] * 87) == "(87 claims at 95 %: about 4.4 wrong by chance alone)"
+    )
+    assert stats.chance_heading([0.2]) == "(1 claim at 95 %: about 0.05 wrong by chance alone)"
+    assert stats.chance_heading([]) == "" and stats.chance_heading([math.nan]) == ""
+
+
+def test_initialisation_verdicts_carry_holm():
+    rows = []
+    for init, values in {"scratch": [0.90, 0.91, 0.92], "frozen": [0.80, 0.82, 0.81]}.items():
+        for seed, value in enumerate(values):
+            rows.append({"model_id": f"{init}-x", "initialisation": init, "seed": seed,
+                         "test_accuracy": value, "diverged": False})  # fmt: skip
+    out = stats.initialisation_verdicts(
+        pd.DataFrame(rows), {"scratch": "scratch-x", "frozen": "frozen-x"}
+    )
+    # one claim: Holm leaves its p as it is
+    assert out["p (Holm)"].tolist() == pytest.approx(out["p"].tolist())
+    assert out["verdict after Holm"].tolist() == ["holds"]
+
+
+def test_expected_half_width_and_the_seeds_it_takes():
+    # c4(3) = sqrt(pi)/2 = 0.886227; t(2) = 4.302653: 4.302653 * 0.886227 * 3 / sqrt(3)
+    assert stats.expected_half_width(3.0, 3) == pytest.approx(4.302653 * 0.886227 * 3 / 3**0.5)
+    # c4(10) = 0.972659; t(9) = 2.262157
+    assert stats.expected_half_width(1.0, 10) == pytest.approx(2.262157 * 0.972659 / 10**0.5)
+    assert math.isnan(stats.expected_half_width(1.0, 1))
+    n = stats.seeds_for_half_width(3.0, 2.0)
+    assert stats.expected_half_width(3.0, n) <= 2.0 < stats.expected_half_width(3.0, n - 1)
+    assert stats.seeds_for_half_width(0.1, 2.0) == stats.MIN_SEEDS  # never fewer than 3
+    with pytest.raises(ValueError, match="more than 5 seeds"):
+        stats.seeds_for_half_width(10.0, 0.1, most=5)

@@ -190,6 +190,58 @@ def test_linear_probe_is_one_more_arm_without_hidden_layers():
     assert list(s["base_classifiers"]) == ["scratch", "finetune"]
 
 
+def _seeds_of(blocks, seeds=(0, 1, 2)):
+    found, _, clf = expanded(blocks)
+    return found, clf, studies.model_seeds(found, clf, list(seeds), 5000)
+
+
+def test_a_study_and_a_size_range_can_have_their_own_seeds():
+    block = {**copy.deepcopy(LABELS), "seeds": [0, 1, 2, 3],
+             "seeds_by_labels": [{"labels_up_to": 100, "seeds": list(range(8))}]}  # fmt: skip
+    found, clf, (ae_seeds, clf_seeds) = _seeds_of({"labels": block, "mlp": MLP})
+    s = found["labels"]
+    for i in s["classifiers"]:
+        expected = list(range(8)) if clf[i]["labels"] == 100 else [0, 1, 2, 3]
+        assert clf_seeds[i] == expected, clf[i]
+    # the study's encoder trains with every seed of the classifiers that start from it
+    (encoder,) = {clf[i]["autoencoder_id"] for i in s["classifiers"] if clf[i]["autoencoder_id"]}
+    assert ae_seeds[encoder] == list(range(8))
+    # another study keeps the top-level seeds
+    assert {tuple(clf_seeds[i]) for i in found["mlp"]["classifiers"]} == {(0, 1, 2)}
+
+
+def test_adding_a_seed_adds_only_that_seeds_runs():
+    block = {
+        **copy.deepcopy(LABELS),
+        "seeds_by_labels": [{"labels_up_to": 100, "seeds": [0, 1, 2]}],
+    }
+    _, _, before = _seeds_of({"labels": block})
+    block["seeds_by_labels"][0]["seeds"].append(7)
+    _, clf, after = _seeds_of({"labels": block})
+    for old, new in zip(before, after):
+        assert old.keys() == new.keys()
+        added = {i: sorted(set(new[i]) - set(old[i])) for i in new}
+        assert all(set(old[i]) <= set(new[i]) for i in new)  # nothing taken away
+        assert {i: a for i, a in added.items() if a} == {
+            i: [7] for i in new if set(new[i]) != set(old[i])
+        }
+    _, clf_after = after
+    grew = [i for i in clf_after if 7 in clf_after[i]]
+    assert grew and all(clf[i]["labels"] == 100 for i in grew)
+
+
+def test_seeds_by_labels_needs_classifiers_and_distinct_bounds():
+    with pytest.raises(
+        GridError, match="studies.a.seeds_by_labels: the study trains no classifiers"
+    ):
+        expanded({"a": {**STEPWISE, "classifier": None,
+                        "seeds_by_labels": [{"labels_up_to": 100, "seeds": [0]}]}})  # fmt: skip
+    block = {**copy.deepcopy(LABELS), "seeds_by_labels": [
+        {"labels_up_to": 100, "seeds": [0]}, {"labels_up_to": 100, "seeds": [1]}]}  # fmt: skip
+    with pytest.raises(GridError, match=r"labels_up_to \[100, 100\] repeats a bound"):
+        expanded({"labels": block})
+
+
 def test_linear_probe_with_a_hidden_sweep_is_refused():
     block = copy.deepcopy(LABELS)
     block["classifier"]["sweeps"]["hidden"] = [16, 32]
@@ -404,13 +456,16 @@ def test_reported_beside_replicated_mean_interval_and_difference():
         pytest.approx(0.81 + half),
     )
     assert sgd["difference"] == pytest.approx(-0.04)
-    assert sgd["reported inside interval"] == "no"  # 0.85 > 0.81 + 0.0248
+    # 0.85 lies above the mean's interval (0.81 + 0.0248) but inside one run's
+    # (0.81 + 4.303 * 0.01 * sqrt(1 + 1/3) = 0.8597)
+    assert sgd["reported against one run"] == "consistent with one run"
     base = out.loc["base"]  # the diverged seed is left out: 0.90, 0.91
     assert base["seeds"] == 2 and base["replicated mean"] == pytest.approx(0.905)
-    assert base["difference"] == pytest.approx(0.0) and base["reported inside interval"] == "yes"
+    assert base["difference"] == pytest.approx(0.0)
+    assert base["reported against one run"] == "needs ≥ 3 seeds"
     one_seed = table[table["seed"] == 0]
     lone = findings.reported_beside_replicated(s, table.iloc[0:0], one_seed)
-    assert list(lone["reported inside interval"]) == ["no interval", "no interval"]
+    assert list(lone["reported against one run"]) == ["needs ≥ 3 seeds"] * 2
 
 
 def test_claim_quotes_are_shown_beside_the_verdict():
@@ -422,7 +477,8 @@ def test_claim_quotes_are_shown_beside_the_verdict():
     table = metrics_table({ids["adam"]: [0.90, 0.91, 0.92], ids["sgd"]: [0.80, 0.82, 0.81]},
                           "test_accuracy")  # fmt: skip
     out = findings.claim_verdicts(s, table.iloc[0:0], table)
-    assert list(out.columns) == ["seed says", "claim", "kind", "measured", "verdict"]
+    assert list(out.columns) == ["seed says", "claim", "kind", "measured", "verdict", "p",
+                                 "p (Holm)", "verdict after Holm"]  # fmt: skip
     assert out["seed says"][0] == "Adam muestra ventajas"
 
 
@@ -735,11 +791,16 @@ def test_reported_numbers_are_shown_in_the_unit_of_the_replicated_ones():
                                     "final_validation_loss": [0.30, 0.31, 0.32]}})  # fmt: skip
     shown = findings.reported_display(findings.reported_beside_replicated(s, clf.iloc[0:0], clf))
     accuracy, loss = shown.to_dict("records")
-    assert accuracy["reported"] == "91.27 %"
-    assert accuracy["replicated: mean [95 % interval]"] == "91.00 % [88.52 %, 93.48 %]"
+    # not a test-set number: its set's size (hence its sampling error) is unknown
+    assert accuracy["reported (one run)"] == "91.27 % (se unknown: not a test-set accuracy)"
+    assert accuracy["replicated: mean [95 % interval of the mean]"] == "91.00 % [88.52 %, 93.48 %]"
+    # 0.91 ± 4.303 * 0.01 * sqrt(4/3) = ± 4.97 points
+    assert accuracy["one more run: 95 % prediction interval"] == "[86.03 %, 95.97 %]"
     assert accuracy["difference (replicated − reported)"] == "-0.27 points"
-    assert loss["reported"] == "0.3312" and loss["difference (replicated − reported)"] == "-0.0212"
-    assert loss["replicated: mean [95 % interval]"] == "0.31 [0.2852, 0.3348]"
+    assert accuracy["reported value"] == "consistent with one run"
+    assert loss["reported (one run)"].startswith("0.3312 (se unknown")
+    assert loss["difference (replicated − reported)"] == "-0.0212"
+    assert loss["replicated: mean [95 % interval of the mean]"] == "0.31 [0.2852, 0.3348]"
 
 
 def test_not_measurable_conclusions_are_listed_with_why():
