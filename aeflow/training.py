@@ -537,16 +537,22 @@ def fingerprint(params: dict, seed: int) -> dict:
     return {**params, "seed": seed}
 
 
+def autoencoder_to_train(params: dict, seed: int) -> nn.Module:
+    """Report 000's autoencoder built from ``params`` after seeding with ``seed``: the
+    model :func:`fit_autoencoder` trains, with the random state its training starts from."""
+    from aeflow.models import build_autoencoder
+
+    seed_everything(seed)
+    return build_autoencoder(params)
+
+
 def fit_autoencoder(
     params: dict, data: dict, seed: int, device, checkpoint=None, log=print, **engine
 ):
     """Build report 000's autoencoder from ``params``, train it, return (model, result).
 
     ``engine``: :func:`train`'s ``amp_bf16`` and ``compile`` switches."""
-    from aeflow.models import build_autoencoder
-
-    seed_everything(seed)
-    model = build_autoencoder(params)
+    model = autoencoder_to_train(params, seed)
     return model, _fit(model, "autoencoder", params, data, seed, device, checkpoint, log, engine)
 
 
@@ -557,22 +563,11 @@ def configuration_data(data: dict, params: dict, seed: int) -> dict:
     return for_configuration(data, image_counts(params.get(IMAGES)), params.get("labels"), seed)
 
 
-def fit_classifier(
-    params: dict,
-    data: dict,
-    seed: int,
-    device,
-    encoder=None,
-    checkpoint=None,
-    log=print,
-    **engine,
-):
-    """Build the classifier, start its encoder from ``encoder`` (an export dict) for
-    ``frozen``/``finetune``, freeze it for ``frozen``, train; return (model, result).
-
-    ``params["images"]``, ``params["labels"]``: train and validate on the configuration's
-    own subset, and on that many labelled images only (stratified, drawn per ``seed``:
-    :func:`configuration_data`)."""
+def classifier_to_train(params: dict, data: dict, seed: int, encoder=None):
+    """The classifier :func:`fit_classifier` trains and the data it trains on:
+    ``(model, data)``, the model built after seeding with ``seed``, its encoder started
+    from ``encoder`` (an export dict) for ``frozen``/``finetune`` and frozen for
+    ``frozen``."""
     from aeflow.models import build_classifier, encoder_options, load_encoder_state
 
     init = params["initialisation"]
@@ -593,6 +588,25 @@ def fit_classifier(
         )
     if init == "frozen":
         model.freeze_encoder()
+    return model, data
+
+
+def fit_classifier(
+    params: dict,
+    data: dict,
+    seed: int,
+    device,
+    encoder=None,
+    checkpoint=None,
+    log=print,
+    **engine,
+):
+    """Build the classifier (:func:`classifier_to_train`), train it; return (model, result).
+
+    ``params["images"]``, ``params["labels"]``: train and validate on the configuration's
+    own subset, and on that many labelled images only (stratified, drawn per ``seed``:
+    :func:`configuration_data`)."""
+    model, data = classifier_to_train(params, data, seed, encoder)
     return model, _fit(model, "classifier", params, data, seed, device, checkpoint, log, engine)
 
 
