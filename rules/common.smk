@@ -29,6 +29,11 @@ INITIALISATIONS = config["classifier"]["initialisations"]
 GPUS = aeflow_machine.gpu_count()
 TRAINING_DEVICE = aeflow_machine.training_device(config["device"], GPUS)
 TRAINING_GPU = aeflow_machine.training_gpu_resource(config["device"], GPUS)
+# engine.pack: all seeds of a configuration in one training job, as one stacked model
+# (aeflow/packed.py); "auto" packs where training runs on a GPU. The other switches go
+# to the training scripts (pack is left out, so the jobs' params stay as they were).
+PACK_SEEDS = aeflow_machine.pack_seeds(config["engine"].get("pack", "auto"), TRAINING_GPU)
+TRAINING_ENGINE = {k: v for k, v in sorted(config["engine"].items()) if k != "pack"}
 
 
 def _train_size():
@@ -117,6 +122,25 @@ def classifier_inputs(wildcards):
     return inputs
 
 
+def classifier_pack_inputs(wildcards):
+    """A pack's inputs: data, code and, for a pretrained classifier, every seed's encoder."""
+    inputs = {"data": DATASET, "code": code("train_seeds")}
+    ae_id = CLASSIFIERS[wildcards.clf]["autoencoder_id"]
+    if ae_id is not None:
+        inputs["encoder"] = [
+            f"results/autoencoder/{ae_id}/seed{seed}/encoder.pt" for seed in SEEDS
+        ]
+    return inputs
+
+
+def model_paths(kind, model_id):
+    """Every seed's model file of one configuration, as its training rule names them."""
+    pattern = getattr(rules, f"train_{kind}").output.model
+    if isinstance(pattern, str):  # one job per seed
+        return [pattern.format(ae=model_id, clf=model_id, seed=s) for s in SEEDS]
+    return [p.format(ae=model_id, clf=model_id) for p in pattern]  # one pack job
+
+
 def caption(name):
     """Path of a report caption, relative to the .smk files."""
     return f"../report/{name}.rst"
@@ -203,12 +227,11 @@ def plan_lines():
     models = {"autoencoder": AUTOENCODERS, "classifier": CLASSIFIERS}
     trainings = {
         kind: [
-            (params, Path(pattern.format(ae=i, clf=i, seed=seed)).exists())
+            (params, Path(path).exists())
             for i, params in grid.items()
-            for seed in SEEDS
+            for path in model_paths(kind, i)
         ]
         for kind, grid in models.items()
-        for pattern in [getattr(rules, f"train_{kind}").output.model]
     }
     try:  # --cores, but no more than the machine has
         cores = min(workflow.cores, os.cpu_count())
@@ -216,5 +239,12 @@ def plan_lines():
         cores = os.cpu_count()
     n_train, n_val = aeflow_cost.split_sizes(DATA)
     return aeflow_cost.plan_lines(
-        trainings, n_train, n_val, TRAINING_DEVICE, GPUS, cores, rules.report.output[0]
+        trainings,
+        n_train,
+        n_val,
+        TRAINING_DEVICE,
+        GPUS,
+        cores,
+        rules.report.output[0],
+        pack=len(SEEDS) if PACK_SEEDS else 1,
     )
