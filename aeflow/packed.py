@@ -79,13 +79,10 @@ def pack_error(members: list[Member]) -> str | None:
     """Why these members cannot train as one pack (None when they can)."""
     if not members:
         return "a pack needs at least one member"
-    first = members[0]
     for key in SHARED_OPTIONS:
         values = {getattr(m.options, key) for m in members}
         if len(values) > 1:
             return f"members differ in {key} ({sorted(map(str, values))}): they cannot share a step"
-    if first.options.compile or first.options.amp_bf16:
-        return "packs do not combine with the engine's compile or amp_bf16 switches yet"
     shapes = {tuple((k, tuple(v.shape)) for k, v in m.model.state_dict().items()) for m in members}
     if len(shapes) > 1 or len({type(m.model) for m in members}) > 1:
         return "members have networks of different shapes"
@@ -143,7 +140,7 @@ def _masked_template(model: nn.Module, feed: _MaskFeed) -> nn.Module:
 class Pack:
     """The stacked members and one step over all of them (see the module's text)."""
 
-    def __init__(self, members: list[Member], device: torch.device):
+    def __init__(self, members: list[Member], device: torch.device, compile_mode=None):
         if error := pack_error(members):
             raise TrainingError(f"pack: {error}")
         self.members = members
@@ -164,6 +161,9 @@ class Pack:
         self.state = {}  # optimizer state: name -> {"step", "exp_avg", ...} stacked
         self._shapes: dict[int, list[tuple]] = {}  # batch length -> dropout (shape, stride, p)
         self._step = torch.vmap(self._member_loss, in_dims=(0, 0, 0, 0, 0))
+        if self.options.compile:  # the vmapped forward and loss, compiled once per shape
+            self._step = torch.compile(self._step, mode=compile_mode)
+        self.autocast = training.autocast_for(self.options, device)
         shared = all(m.data["train_images"] is members[0].data["train_images"] for m in members)
         self.shared_data = shared
         owners = members[:1] if shared else members
@@ -262,7 +262,8 @@ class Pack:
             masks = self.masks(stop - start)
             for p in self.params.values():
                 p.grad = None
-            loss, right = self._step(self.params, self.buffers, masks, x, y)
+            with self.autocast():
+                loss, right = self._step(self.params, self.buffers, masks, x, y)
             (loss / (stop - start)).sum().backward()
             self.optimizer_step(lrs)
             total += loss.detach()
@@ -397,14 +398,17 @@ def train_pack(
     device: torch.device,
     checkpoint: str | Path | None = None,
     log: Callable[[str], None] = print,
+    compile_mode: str | None = None,
 ) -> list[dict]:
     """Train the members as one pack; returns each member's result, as
     :func:`aeflow.training.run` would (its model holds its final weights, in the
     default memory layout). ``checkpoint``: the pack's resume file, written after every
-    epoch; it resumes only the same members (their fingerprints, in order)."""
+    epoch; it resumes only the same members (their fingerprints, in order).
+    ``compile_mode``: ``torch.compile``'s mode where the members' options ask for
+    ``compile`` (``reduce-overhead``: CUDA graphs)."""
     if device.type == "cpu":
         keep_freed_memory()
-    pack = Pack(members, device)
+    pack = Pack(members, device, compile_mode)
     checkpoint = Path(checkpoint) if checkpoint else None
     pack.resume(checkpoint, log)
     epochs = pack.options.epochs

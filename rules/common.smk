@@ -32,7 +32,9 @@ TRAINING_GPU = aeflow_machine.training_gpu_resource(config["device"], GPUS)
 # engine.pack: all seeds of a configuration in one training job, as one stacked model
 # (aeflow/packed.py); "auto" packs where training runs on a GPU. The other switches go
 # to the training scripts (pack is left out, so the jobs' params stay as they were).
-PACK_SEEDS = aeflow_machine.pack_seeds(config["engine"].get("pack", "auto"), TRAINING_GPU)
+PACK_SEEDS = aeflow_machine.pack_seeds(
+    config["engine"].get("pack", "auto"), TRAINING_GPU
+)
 TRAINING_ENGINE = {k: v for k, v in sorted(config["engine"].items()) if k != "pack"}
 
 
@@ -222,14 +224,21 @@ def study_labels(name, kind):
     }
 
 
+def trained(paths):
+    """Whether each model is trained, as the plan counts it: in a pack job, none is
+    until all are (a missing seed reruns the whole pack)."""
+    exists = [Path(p).exists() for p in paths]
+    return [all(exists)] * len(paths) if PACK_SEEDS else exists
+
+
 def plan_lines():
     """What this run trains, where, and for about how long (printed before the first job)."""
     models = {"autoencoder": AUTOENCODERS, "classifier": CLASSIFIERS}
     trainings = {
         kind: [
-            (params, Path(path).exists())
+            (params, done)
             for i, params in grid.items()
-            for path in model_paths(kind, i)
+            for done in trained(model_paths(kind, i))
         ]
         for kind, grid in models.items()
     }
