@@ -83,8 +83,9 @@ PACK_CHOICES = ("auto", True, False)
 
 def pack_seeds(choice, training_gpu: int) -> bool:
     """Whether a configuration's seeds train as one pack in one job (``engine.pack``):
-    ``auto`` where the training jobs use a GPU (on the CPU a pack was slower than its
-    models one after another: ``docs/performance.md``), else as set."""
+    ``auto`` where the training jobs use a GPU, where one model leaves the chip idle; on
+    the CPU per-seed jobs side by side already keep the cores busy, and a pack was not
+    shown to beat them (``docs/performance.md``, "Many models per step"); else as set."""
     if choice not in PACK_CHOICES:
         raise ValueError(f"engine.pack must be auto, true or false, got {choice!r}")
     return bool(training_gpu) if choice == "auto" else choice

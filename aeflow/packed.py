@@ -297,7 +297,20 @@ class Pack:
                     self._sgd(rows, lr, weight_decay, momentum)
 
     def _slices(self, rows, key):
+        """Each trained weight's ``key`` state for the members ``rows``: the stacked
+        tensors themselves when that is every member (one tensor a weight, not K)."""
+        if len(rows) == len(self.members):
+            return [self.state[n][key] for n in self.trained]
         return [self.state[n][key][i] for n in self.trained for i in rows]
+
+    def _weights(self, rows):
+        """The trained weights of the members ``rows`` and their gradients (as
+        :meth:`_slices`)."""
+        if len(rows) == len(self.members):
+            params = [self.params[n] for n in self.trained]
+            return params, [p.grad for p in params]
+        params = [self.params[n][i] for n in self.trained for i in rows]
+        return params, [self.params[n].grad[i] for n in self.trained for i in rows]
 
     def _adam(self, rows, lr, weight_decay):
         for n in self.trained:
@@ -308,10 +321,11 @@ class Pack:
                     "exp_avg": torch.zeros_like(p),
                     "exp_avg_sq": torch.zeros_like(p),
                 }
-        params = [self.params[n][i] for n in self.trained for i in rows]
-        grads = [self.params[n].grad[i] for n in self.trained for i in rows]
+        params, grads = self._weights(rows)
         steps = self._slices(rows, "step")
         torch._foreach_add_(steps, 1)
+        if len(rows) == len(self.members):  # every member: one step count, all equal
+            steps = [s[0] for s in steps]
         torch._fused_adam_(
             params, grads, self._slices(rows, "exp_avg"), self._slices(rows, "exp_avg_sq"), [],
             steps, amsgrad=False, lr=lr, beta1=0.9, beta2=0.999, weight_decay=weight_decay,
@@ -319,8 +333,7 @@ class Pack:
         )  # fmt: skip
 
     def _sgd(self, rows, lr, weight_decay, momentum):
-        params = [self.params[n][i] for n in self.trained for i in rows]
-        grads = [self.params[n].grad[i] for n in self.trained for i in rows]
+        params, grads = self._weights(rows)
         first = False
         if momentum:
             # all members still training step together: the first step is the pack's

@@ -5,11 +5,17 @@ order and dropout masks; only the order of floating-point sums in the batched ke
 differs, and those differences grow from epoch to epoch): the first epoch's losses
 within a relative 1e-4 (a different mask, batch or update would show there at 1e-2),
 later epochs' losses within 1e-2, every accuracy within 0.02 (one image of the tiny
-split's 60 validation images on the other side), and the trained network's outputs on
-the test images within 1e-3. Measured on this machine's CPU: first-epoch losses within
-2e-7, later ones within 2.3e-3 (a classifier's third epoch), outputs within 3.7e-4. Weights are not compared one by one:
-a weight whose gradient is rounding noise (a dead unit) gets Adam steps of size lr in
-either run. conv_bn is held to its losses only (measured within 1.6e-3): a
+split's 60 validation images on the other side), and on the test images an
+autoencoder's outputs within 1e-3 and a classifier's predicted classes the same for at
+least 95 % of the images. Measured on this machine's CPU: first-epoch losses within
+2e-7, later ones within 2.3e-3, autoencoder outputs within 3.7e-4. The largest
+differences are one seed's: the classifier of seed 1 (lr 0.005 or 0.002, 3 epochs)
+ends with logits up to 0.11-0.14 apart and losses 1.6e-3 apart, whether in a pack of
+two or a pack of one (so not from its neighbours), while seeds 0, 2 and 3 agree within
+5e-6: a trajectory that amplifies rounding.
+Weights are not compared one by one: a weight whose gradient is rounding noise (a dead
+unit) gets Adam steps of size lr in either run. conv_bn is held to its losses only,
+within 1e-2 from the first epoch on (measured: 4e-4 in the first, 1.6e-3 later): a
 convolution's bias right before batch norm has no effect on the output and a gradient
 that is only rounding noise, which Adam scales up to steps of size lr.
 """
@@ -49,6 +55,7 @@ FIRST_EPOCH = 1e-4
 RELATIVE = 1e-2
 ACCURACY = 0.02
 OUTPUTS = 1e-3
+PREDICTIONS = 0.95
 
 
 def quiet(_line):
@@ -61,7 +68,9 @@ def values(result):
     ]
 
 
-def close_runs(alone, pack, test_images, relative=RELATIVE, outputs=OUTPUTS):
+def close_runs(
+    alone, pack, test_images, relative=RELATIVE, outputs=OUTPUTS, first_epoch=FIRST_EPOCH
+):
     (model_a, result_a), (model_p, result_p) = alone, pack
     keys_a, values_a = values(result_a)
     keys_p, values_p = values(result_p)
@@ -70,7 +79,7 @@ def close_runs(alone, pack, test_images, relative=RELATIVE, outputs=OUTPUTS):
         if metric == "accuracy":  # a count: one image may fall on the other side
             assert a == pytest.approx(p, rel=0, abs=ACCURACY)
         else:
-            rel = FIRST_EPOCH if epoch == 1 else relative
+            rel = first_epoch if epoch == 1 else relative
             assert a == pytest.approx(p, rel=rel, nan_ok=True), (epoch, metric)
     for key in ("diverged", "diverged_epoch", "epochs_run", "best_epoch", "stopped_early"):
         assert result_a[key] == result_p[key], key
@@ -78,7 +87,11 @@ def close_runs(alone, pack, test_images, relative=RELATIVE, outputs=OUTPUTS):
         images = metrics.as_input(test_images)
         with torch.no_grad():
             out_a, out_p = model_a.eval()(images), model_p.eval()(images)
-        assert torch.allclose(out_a, out_p, rtol=0, atol=outputs)
+        if out_a.dim() == 2:  # a classifier's logits: the predicted classes
+            agree = (out_a.argmax(1) == out_p.argmax(1)).float().mean().item()
+            assert agree >= PREDICTIONS
+        else:
+            assert torch.allclose(out_a, out_p, rtol=0, atol=outputs)
 
 
 def encoder_export(seed=3):
@@ -136,7 +149,7 @@ def test_conv_bn_members_agree_in_their_losses(tiny_split):
     alone = [training.fit_autoencoder(params, tiny_split, s, CPU, log=quiet) for s in (0, 1)]
     pack = packed.fit_pack("autoencoder", [(params, s) for s in (0, 1)], tiny_split, CPU, log=quiet)
     for a, p in zip(alone, pack):
-        close_runs(a, p, tiny_split["test_images"], outputs=None)
+        close_runs(a, p, tiny_split["test_images"], outputs=None, first_epoch=RELATIVE)
 
 
 def test_a_pack_is_deterministic_bit_for_bit(tiny_split):
@@ -212,3 +225,14 @@ def test_members_that_cannot_share_a_step_fail_before_training(tiny_split, secon
             "autoencoder", [(AE, 0), ({**AE, **second}, 1)], tiny_split, CPU, log=lines.append
         )
     assert lines == []
+
+
+def test_packs_by_default_only_where_training_uses_a_gpu():
+    from aeflow import machine
+
+    assert machine.pack_seeds("auto", training_gpu=1) is True
+    assert machine.pack_seeds("auto", training_gpu=0) is False
+    assert machine.pack_seeds(True, training_gpu=0) is True
+    assert machine.pack_seeds(False, training_gpu=1) is False
+    with pytest.raises(ValueError, match="engine.pack must be auto, true or false"):
+        machine.pack_seeds("yes", training_gpu=1)
