@@ -1,62 +1,65 @@
 # Autoencoder grid: train every configuration once per seed, export its encoder.
 
 
-if PACK_SEEDS:  # every seed of a configuration in one job (rules/common.smk)
+rule train_autoencoder:
+    input:
+        data=DATASET,
+        code=code("train"),
+    output:
+        model="results/autoencoder/{ae}/seed{seed}/model.pt",
+        history="results/autoencoder/{ae}/seed{seed}/history.parquet",
+    log:
+        "logs/autoencoder/{ae}/seed{seed}/train.log",
+    benchmark:
+        "results/benchmarks/train_autoencoder/{ae}_seed{seed}.tsv"
+    wildcard_constraints:
+        seed=PER_SEED_JOBS,
+    conda:
+        "../envs/aeflow.yaml"
+    threads: 2
+    resources:
+        gpu=TRAINING_GPU,
+    params:
+        hp=lambda w: AUTOENCODERS[w.ae],
+        device=config["device"],
+        deterministic=config["deterministic"],
+        gpu_slots=GPU_SLOTS,
+        engine=TRAINING_ENGINE,
+    script:
+        script_path("train")
 
-    rule train_autoencoder:
-        input:
-            data=DATASET,
-            code=code("train_seeds"),
-        output:
-            model=expand("results/autoencoder/{{ae}}/seed{seed}/model.pt", seed=SEEDS),
-            history=expand(
-                "results/autoencoder/{{ae}}/seed{seed}/history.parquet", seed=SEEDS
-            ),
-        log:
-            "logs/autoencoder/{ae}/train_seeds.log",
-        benchmark:
-            "results/benchmarks/train_autoencoder/{ae}_seeds.tsv"
-        conda:
-            "../envs/aeflow.yaml"
-        threads: 2
-        resources:
-            gpu=TRAINING_GPU,
-        params:
-            hp=lambda w: AUTOENCODERS[w.ae],
-            seeds=SEEDS,
-            device=config["device"],
-            deterministic=config["deterministic"],
-            gpu_slots=GPU_SLOTS,
-            engine=TRAINING_ENGINE,
-        script:
-            script_path("train_seeds")
 
-else:
-
-    rule train_autoencoder:
-        input:
-            data=DATASET,
-            code=code("train"),
-        output:
-            model="results/autoencoder/{ae}/seed{seed}/model.pt",
-            history="results/autoencoder/{ae}/seed{seed}/history.parquet",
-        log:
-            "logs/autoencoder/{ae}/seed{seed}/train.log",
-        benchmark:
-            "results/benchmarks/train_autoencoder/{ae}_seed{seed}.tsv"
-        conda:
-            "../envs/aeflow.yaml"
-        threads: 2
-        resources:
-            gpu=TRAINING_GPU,
-        params:
-            hp=lambda w: AUTOENCODERS[w.ae],
-            device=config["device"],
-            deterministic=config["deterministic"],
-            gpu_slots=GPU_SLOTS,
-            engine=TRAINING_ENGINE,
-        script:
-            script_path("train")
+# Every seed of a configuration in one job, as one pack (engine.pack, rules/common.smk):
+# the same files as train_autoencoder; of the two, only the one PACK_SEEDS picks matches any.
+rule train_autoencoder_seeds:
+    input:
+        data=DATASET,
+        code=code("train_seeds"),
+    output:
+        model=expand("results/autoencoder/{{ae}}/seed{seed}/model.pt", seed=SEEDS),
+        history=expand(
+            "results/autoencoder/{{ae}}/seed{seed}/history.parquet", seed=SEEDS
+        ),
+    log:
+        "logs/autoencoder/{ae}/train_seeds.log",
+    benchmark:
+        "results/benchmarks/train_autoencoder/{ae}_seeds.tsv"
+    wildcard_constraints:
+        ae=PACK_JOBS,
+    conda:
+        "../envs/aeflow.yaml"
+    threads: 2
+    resources:
+        gpu=TRAINING_GPU,
+    params:
+        hp=lambda w: AUTOENCODERS[w.ae],
+        seeds=SEEDS,
+        device=config["device"],
+        deterministic=config["deterministic"],
+        gpu_slots=GPU_SLOTS,
+        engine=TRAINING_ENGINE,
+    script:
+        script_path("train_seeds")
 
 
 rule export_encoder:

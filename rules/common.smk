@@ -36,6 +36,11 @@ PACK_SEEDS = aeflow_machine.pack_seeds(
     config["engine"].get("pack", "auto"), TRAINING_GPU
 )
 TRAINING_ENGINE = {k: v for k, v in sorted(config["engine"].items()) if k != "pack"}
+# Of the two training rules of a kind (per seed, pack), the one not picked matches no
+# file: its wildcard's constraint is a pattern no text matches.
+NO_MATCH = "(?!)"
+PER_SEED_JOBS = NO_MATCH if PACK_SEEDS else r"\d+"
+PACK_JOBS = r"[^/]+" if PACK_SEEDS else NO_MATCH
 
 
 def _train_size():
@@ -137,10 +142,20 @@ def classifier_pack_inputs(wildcards):
 
 def model_paths(kind, model_id):
     """Every seed's model file of one configuration, as its training rule names them."""
-    pattern = getattr(rules, f"train_{kind}").output.model
+    name = f"train_{kind}_seeds" if PACK_SEEDS else f"train_{kind}"
+    pattern = getattr(rules, name).output.model
     if isinstance(pattern, str):  # one job per seed
         return [pattern.format(ae=model_id, clf=model_id, seed=s) for s in SEEDS]
     return [p.format(ae=model_id, clf=model_id) for p in pattern]  # one pack job
+
+
+def training_benchmarks(kind):
+    """Every training job's benchmark file: one per seed, or one per pack."""
+    grid = AUTOENCODERS if kind == "autoencoder" else CLASSIFIERS
+    ids = {("ae" if kind == "autoencoder" else "clf"): list(grid)}
+    if PACK_SEEDS:
+        return expand(getattr(rules, f"train_{kind}_seeds").benchmark, **ids)
+    return expand(getattr(rules, f"train_{kind}").benchmark, **ids, seed=SEEDS)
 
 
 def caption(name):

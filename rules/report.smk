@@ -10,12 +10,8 @@ rule report:
         histories=TABLE["histories"],
         confusion_matrices=TABLE["confusion_matrices"],
         # each training job's wall clock (the setup's time per stage)
-        autoencoder_benchmarks=expand(
-            rules.train_autoencoder.benchmark, ae=AUTOENCODERS, seed=SEEDS
-        ),
-        classifier_benchmarks=expand(
-            rules.train_classifier.benchmark, clf=CLASSIFIERS, seed=SEEDS
-        ),
+        autoencoder_benchmarks=training_benchmarks("autoencoder"),
+        classifier_benchmarks=training_benchmarks("classifier"),
         code=code("report"),
     output:
         report(

@@ -1,5 +1,5 @@
-"""Train every seed of one autoencoder or classifier configuration as one pack (both
-training rules when ``engine.pack`` is on): the per-seed files of scripts/train.py."""
+"""Train every seed of one autoencoder or classifier configuration as one pack (the rules
+train_autoencoder_seeds and train_classifier_seeds): the per-seed files of scripts/train.py."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ from aeflow import data, devices, models, packed, records, training
 from aeflow.logs import job_logger
 
 log = job_logger(snakemake.log[0])
-kind = "autoencoder" if snakemake.rule == "train_autoencoder" else "classifier"
+kind = "autoencoder" if snakemake.rule == "train_autoencoder_seeds" else "classifier"
 model_id = snakemake.wildcards.get("ae") or snakemake.wildcards.get("clf")
 seeds = [int(s) for s in snakemake.params.seeds]
 params = dict(snakemake.params.hp)
