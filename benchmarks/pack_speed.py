@@ -11,9 +11,10 @@ training split (50 000 images, or the first ``--subset``):
 
 Each row with and without ``torch.compile`` where asked (``--compile``: the default mode,
 and on CUDA ``reduce-overhead``, i.e. CUDA graphs). Every variant runs in its own process
-for ``--epochs`` epochs (validation on a token 100 images); the table shows the last
-epoch (the first one includes compilation), as training images per second aggregated
-over the models trained together, and the speed-up over the model alone.
+for ``--epochs`` epochs (validation on a token 100 images), ``--repeats`` times in an
+alternating order; the table shows the last epoch (the first one includes compilation),
+median over repeats, as training images per second aggregated over the models trained
+together, and the speed-up over the model alone.
 
     .venv/bin/python benchmarks/pack_speed.py                            # the CPU table
     .venv/bin/python benchmarks/pack_speed.py --device cuda --packs 3 8 32 --compile
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -113,6 +115,7 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=2, help="the last one is measured")
     parser.add_argument("--subset", type=int, default=None, help="first N training images")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--repeats", type=int, default=1, help="processes per variant")
     parser.add_argument(
         "--compile", action="store_true", help="also with torch.compile (and CUDA graphs on CUDA)"
     )
@@ -129,35 +132,50 @@ def main(argv=None) -> None:
         data_path = Path(tmp) / "split.pt"
         prepare_data(args.data, data_path)
         print("command: " + " ".join([Path(sys.executable).name, *sys.argv]), flush=True)
-        rows, base = [], None  # base: the model alone, eager
-        for mode in modes:
-            for k in [0, *args.packs]:
+        variants = [(mode, k) for mode in modes for k in [0, *args.packs]]
+        seconds: dict = {v: [] for v in variants}
+        info = failed = None
+        for repeat in range(args.repeats):
+            # alternate the order, so that a change of the machine's load hits all alike
+            for mode, k in variants if repeat % 2 == 0 else variants[::-1]:
                 job = {"k": k, "compile": mode, "data": str(data_path), "device": args.device,
                        "epochs": args.epochs, "subset": args.subset, "threads": args.threads}  # fmt: skip
                 result = run_worker(args, job)
-                label = "alone" if k == 0 else f"pack of {k}"
+                label = f"{'alone' if k == 0 else f'pack of {k}'} {mode or 'eager'}"
                 if "seconds" not in result:
-                    why = result.get("failed") or result.get("skipped")
-                    rows.append(f"| {label} | {mode or 'eager'} | {why} | | | |")
-                    print(f"  {label} {mode or 'eager'}: {why}", file=sys.stderr, flush=True)
+                    failed = result.get("failed") or result.get("skipped")
+                    seconds[mode, k] = failed
+                    print(f"  {label}: {failed}", file=sys.stderr, flush=True)
                     continue
-                speed = result["models"] * result["n_train"] / result["seconds"]
-                base = base or speed
-                rows.append(
-                    f"| {label} | {mode or 'eager'} | {result['seconds']:.2f} | {speed:,.0f} "
-                    f"| {speed / base:.2f}x | {result['seconds'] / result['models']:.2f} |"
-                )
-                print(f"  {rows[-1]}", file=sys.stderr, flush=True)
+                if isinstance(seconds[mode, k], list):
+                    seconds[mode, k].append(result["seconds"])
                 info = result
+                print(f"  {label}: {result['seconds']:.2f} s", file=sys.stderr, flush=True)
+        rows, base = [], None  # base: the model alone, eager
+        for mode, k in variants:
+            label = "alone" if k == 0 else f"pack of {k}"
+            measured = seconds[mode, k]
+            if not isinstance(measured, list) or not measured:
+                rows.append(f"| {label} | {mode or 'eager'} | {measured} | | | | |")
+                continue
+            sec = statistics.median(measured)
+            models = max(k, 1)
+            speed = models * info["n_train"] / sec
+            base = base or speed
+            rows.append(
+                f"| {label} | {mode or 'eager'} | {sec:.2f} | {speed:,.0f} | {speed / base:.2f}x "
+                f"| {sec / models:.2f} | {' '.join(f'{x:.2f}' for x in measured)} |"
+            )
         print(
             f"\ndevice {info['device']}, torch {info['torch']}, {info['threads']} threads, "
-            f"{info['n_train']} training images, epoch {args.epochs} of {args.epochs}\n"
+            f"{info['n_train']} training images, epoch {args.epochs} of {args.epochs}, "
+            f"medians of {args.repeats} repeat(s)\n"
         )
         print(
             "| models | compiled | s / epoch | train images/s (all models) | vs alone "
-            "| s / epoch / model |"
+            "| s / epoch / model | each repeat (s) |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|")
         print("\n".join(rows))
 
 
