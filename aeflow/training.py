@@ -6,6 +6,12 @@ host synchronisation inside an epoch on CUDA). Each epoch ends with an atomic,
 resumable checkpoint when a path is given, so a killed job restarts from its last
 finished epoch.
 
+One :class:`TrainOptions` (frozen, complete, checked when built) is all the loop reads;
+:func:`run` is the loop, made of parts with one job each (:func:`resume`,
+:func:`train_epoch`, :func:`validation`, :meth:`Progress.early_stopping`,
+:meth:`Progress.finish_epoch`, :func:`save_checkpoint`, :meth:`Progress.result`), which
+:mod:`aeflow.packed` reuses to train several models as one.
+
 Speed (see ``benchmarks/train_speed.py``): the models' dropout draws its mask from
 cheap random bits (:class:`aeflow.models.Dropout`), the model is trained and
 evaluated in ``channels_last`` on the CPU (restored to the default layout on
