@@ -14,9 +14,11 @@ Each member keeps what it would have alone (:func:`aeflow.training.run`):
 - its dropout masks: on the CPU drawn by :func:`aeflow.models.dropout_mask` from the
   member's own copy of the default generator's state, the state it had right after its
   model was built, for tensors of the shape and layout the model alone would have
-  dropped — so they are exactly the masks of the same model trained alone. On CUDA
-  each member draws from its own generator, seeded with its seed: reproducible, but not
-  the draws of ``F.dropout`` alone;
+  dropped — so they are exactly the masks of the same model trained alone. On a GPU
+  one generator of the pack (seeded from its members' seeds) draws every member's masks
+  of a layer at once, one kernel instead of K: reproducible for the same pack, but a
+  member's masks depend on its pack, and they are not the draws of ``F.dropout`` alone
+  (which on a GPU are not reproduced across devices anyway);
 - its hyperparameters (learning rate and its schedule, weight decay, momentum,
   patience may differ between members; the optimizer kind, epochs, batch size, the
   task and the network's shape must agree: :func:`pack_error`);
@@ -71,7 +73,6 @@ class Member:
     fingerprint: dict | None = None
     name: str = ""
     progress: Progress = field(default_factory=Progress)
-    generator: torch.Generator | None = None  # CUDA: its dropout's own generator
     done: bool = False  # diverged, stopped early or out of epochs: no longer updated
 
 
@@ -169,9 +170,10 @@ class Pack:
         owners = members[:1] if shared else members
         self.train_x = [m.data["train_images"].to(device) for m in owners]
         self.train_y = [m.data["train_labels"].to(device) for m in owners]
-        if device.type == "cuda":
-            for m in members:
-                m.generator = torch.Generator(device).manual_seed(m.options.seed)
+        self.generator = None  # off the CPU: the pack's dropout generator
+        if device.type != "cpu":
+            seed = hash(tuple(m.options.seed for m in members)) % 2**63
+            self.generator = torch.Generator(device).manual_seed(seed)
 
     # --- one step -------------------------------------------------------------------------
 
@@ -216,25 +218,24 @@ class Pack:
     def masks(self, batch: int) -> list[torch.Tensor]:
         """Each drawing dropout's masks for the step, stacked over the members."""
         shapes = self.dropout_shapes(batch)
+        if self.device.type != "cpu":  # one draw a layer for the whole pack
+            k = len(self.members)
+            return [
+                torch.empty((k, *s), device=self.device)
+                .bernoulli_(1 - p, generator=self.generator)
+                .div_(1 - p)
+                for s, _, p in shapes
+            ]
         per_member = []
         for m in self.members:
             if m.done:
                 per_member.append([torch.ones(s, device=self.device) for s, _, _ in shapes])
-            elif self.device.type == "cpu":
+            else:
                 torch.set_rng_state(m.rng)
                 per_member.append(
                     [dropout_mask(torch.empty_strided(s, st), p) for s, st, p in shapes]
                 )
                 m.rng = torch.get_rng_state()
-            else:
-                per_member.append(
-                    [
-                        torch.empty(s, device=self.device)
-                        .bernoulli_(1 - p, generator=m.generator)
-                        .div_(1 - p)
-                        for s, _, p in shapes
-                    ]
-                )
         return [torch.stack(layer) for layer in zip(*per_member)]
 
     def batch(self, orders: torch.Tensor, start: int, stop: int):
@@ -371,7 +372,7 @@ class Pack:
             "buffers": self.buffers,
             "optimizer": self.state,
             "rngs": [m.rng for m in self.members],
-            "cuda_rngs": [m.generator.get_state() if m.generator else None for m in self.members],
+            "device_rng": self.generator.get_state() if self.generator is not None else None,
             "states": [m.progress.state() for m in self.members],
             "best_models": [m.progress.best_weights for m in self.members],
             "done": [m.done for m in self.members],
@@ -393,10 +394,10 @@ class Pack:
         self.state = {
             n: {k: v.to(self.device) for k, v in s.items()} for n, s in saved["optimizer"].items()
         }
+        if self.generator is not None and saved.get("device_rng") is not None:
+            self.generator.set_state(saved["device_rng"])
         for i, m in enumerate(self.members):
             m.rng = saved["rngs"][i]
-            if m.generator is not None and saved["cuda_rngs"][i] is not None:
-                m.generator.set_state(saved["cuda_rngs"][i])
             m.progress = Progress.from_checkpoint(
                 {"state": saved["states"][i], "best_model": saved["best_models"][i]}
             )
