@@ -16,28 +16,22 @@ TRAINING = {
 
 
 def rule_blocks() -> dict[str, str]:
-    """Rule name → its text; a rule defined in both branches of an ``if`` (the training
-    rules: per seed or as a pack) → both texts."""
     blocks = {}
     for smk in sorted((REPO / "rules").glob("*.smk")):
-        for block in re.split(r"^(?= *rule )", smk.read_text(), flags=re.MULTILINE)[1:]:
-            name = re.match(r" *rule (\w+):", block).group(1)
-            blocks[name] = blocks.get(name, "") + block
+        for block in re.split(r"^(?=rule )", smk.read_text(), flags=re.MULTILINE)[1:]:
+            blocks[re.match(r"rule (\w+):", block).group(1)] = block
     return blocks
 
 
 def test_every_rule_but_training_is_local():
     blocks = rule_blocks()
     assert TRAINING <= set(blocks) and len(blocks) > 10
-    remote = {
-        name for name, block in blocks.items() if not re.search(r"\n +localrule: True\n", block)
-    }
+    remote = {name for name, block in blocks.items() if "\n    localrule: True\n" not in block}
     assert remote == TRAINING, sorted(remote - TRAINING)
 
 
 def test_training_rules_ask_for_a_gpu_and_threads():
     for name in TRAINING:
         block = rule_blocks()[name]
-        for variant in re.split(r"^(?= *rule )", block, flags=re.MULTILINE)[1:]:
-            assert re.search(r"\n +threads: \d+\n", variant), name
-            assert re.search(r"\n +resources:\n +gpu=", variant), name
+        assert re.search(r"\n    threads: \d+\n", block), name
+        assert re.search(r"\n    resources:\n        gpu=", block), name
