@@ -49,8 +49,8 @@ include: "rules/common.smk"
 
 wildcard_constraints:
     seed=r"\d+",
-    ae=r"[a-z_]+-[0-9a-f]{10}",
-    clf=r"[a-z_]+-[0-9a-f]{10}",
+    ae=MODEL_ID,
+    clf=MODEL_ID,
     init="|".join(aeflow_grid.INITIALISATIONS),
     study="|".join(map(re.escape, STUDIES)) or "none",
 

@@ -5,9 +5,11 @@ workflow prints before its first job, and the shared parts of
 The projection multiplies, per configuration, the training images by a cost per image
 and per batch for its kind and architecture, adds validation and each job's start-up,
 and sums over configurations and seeds. The costs are constants measured on this
-project's 2-core CPU (one job with 2 threads, see CPU_COST); on a GPU they are a guess
-(no GPU was available to measure). A faster or slower machine scales them all: read
-the projection as an order of magnitude.
+project's 2-core CPU (one job with 2 threads, see CPU_COST). On a GPU the plan projects
+no time: the step times there are unmeasured (one measurement exists, of one model
+alone: GPU_STEP_MEASURED; ``benchmarks/pack_speed.py --device cuda`` measures a
+model alone and in packs). A faster or slower CPU scales them all: read the projection
+as an order of magnitude.
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ CPU_COST = {
     ("frozen", "conv_deep"): (9.0e-5, 0.0, 7.0e-5),
     ("frozen", "mlp"): (2.0e-11, 0.0, 1.3e-11),
 }
-GPU_BATCH = 7e-4  # s per batch on a GPU: these models are launch-bound there (a guess)
+# The one GPU measurement (docs/performance.md): 3.3 ms per optimiser step of 100 images,
+# report 000's conv autoencoder alone, one H200 (1.67 s per epoch of 500 steps). Not used
+# for projections: other architectures, packs and other GPUs are unmeasured.
+GPU_STEP_MEASURED = 3.3e-3
 # Training jobs side by side on a CPU, one thread each, against one job with 2 threads:
 # 1.74x the throughput with 2 jobs on 2 cores (benchmarks/job_arrangement.py).
 SIDE_BY_SIDE = 1.74 / 2
@@ -96,13 +101,14 @@ def planned_epochs(epochs: int, n_train: int, batch_size: int, min_steps: int = 
 
 def epoch_seconds(kind: str, params: dict, n_train: int, n_val: int, device: str = "cpu") -> float:
     """Projected seconds of one epoch (training and validation) of one configuration;
-    ``n_train``: the training split (a classifier with ``labels`` trains on that many)."""
+    ``n_train``: the training split (a classifier with ``labels`` trains on that many).
+    None on a GPU: unmeasured there (see the module's text)."""
     counts = grid.image_counts(params.get(grid.IMAGES))
     n_val = counts["validation"] if counts else n_val
     n_train = training_images(params, n_train)
     batches = -(-n_train // _batch(params, n_train))
     if device != "cpu":
-        return batches * GPU_BATCH + n_val / 1000 * GPU_BATCH
+        return None
     key = "frozen" if params.get("initialisation") == "frozen" else kind
     per_image, per_batch, per_validation = CPU_COST[(key, params["architecture"])]
     if params["architecture"] == "mlp":
@@ -113,7 +119,9 @@ def epoch_seconds(kind: str, params: dict, n_train: int, n_val: int, device: str
 
 def training_seconds(kind, params, n_train, n_val, device="cpu") -> float:
     """Projected seconds of one training job (all its planned epochs, ``min_steps``
-    included, and its start-up); early stopping can only shorten it."""
+    included, and its start-up); early stopping can only shorten it. None on a GPU."""
+    if device != "cpu":
+        return None
     images = training_images(params, n_train)
     epochs = planned_epochs(
         params["epochs"], images, _batch(params, images), params.get("min_steps", 0)
@@ -121,12 +129,12 @@ def training_seconds(kind, params, n_train, n_val, device="cpu") -> float:
     return epochs * epoch_seconds(kind, params, n_train, n_val, device) + JOB_START
 
 
-def wall_seconds(job_seconds: list[float], device: str, cores: int, gpus: int) -> float:
-    """Projected wall time of these training jobs: one per GPU at a time on GPUs; on a
-    CPU, side by side on the cores (one thread each), at the measured throughput."""
-    total = sum(job_seconds)
+def wall_seconds(job_seconds: list[float], device: str, cores: int, gpus: int) -> float | None:
+    """Projected wall time of these training jobs on a CPU: side by side on the cores
+    (one thread each), at the measured throughput. None on a GPU (unmeasured)."""
     if device != "cpu":
-        return total / max(1, gpus)
+        return None
+    total = sum(job_seconds)
     if cores <= 1:
         return total * 1.49  # one thread against two (benchmarks/train_speed.py)
     return total / (SIDE_BY_SIDE * min(cores, max(1, len(job_seconds))))
@@ -140,14 +148,17 @@ def plan_lines(
     gpus: int,
     cores: int,
     report: str,
+    pack: int = 1,
 ) -> list[str]:
     """The few lines printed before the first job: how many trainings (``trainings``:
-    kind → one ``(params, already trained)`` per configuration and seed), where they
+    kind → one ``(params, already trained)`` per configuration and seed), in how many
+    jobs (``pack`` models per job: a configuration's seeds, ``engine.pack``), where they
     run, how long the ones left should take here, and where the report will be."""
     todo = {kind: [params for params, done in jobs if not done] for kind, jobs in trainings.items()}
     total = sum(len(jobs) for jobs in trainings.values())
     left = sum(len(jobs) for jobs in todo.values())
     counts = " and ".join(f"{len(jobs)} {kind}" for kind, jobs in trainings.items())
+    per_job = f", {pack} models a job (a configuration's seeds as one pack)" if pack > 1 else ""
     if device == "cpu":
         where = f"cpu ({'no GPU visible' if gpus == 0 else 'device: cpu'}), "
         where += (
@@ -156,9 +167,10 @@ def plan_lines(
             else (f"training jobs side by side on {cores} cores")
         )
     else:
-        where = f"cuda, one training job per GPU ({gpus} visible)"
+        where = f"cuda, one training job at a time per GPU ({gpus} visible)"
         if gpus == 0:
             where = "cuda asked for, but no GPU is visible: training jobs will fail"
+    where += per_job
     seconds = wall_seconds(
         [
             training_seconds(kind, params, n_train, n_val, device)
@@ -169,11 +181,19 @@ def plan_lines(
         cores,
         gpus,
     )
-    basis = "constants measured on a 2-core CPU" if device == "cpu" else "a guess for GPUs"
+    if seconds is None:
+        projected = (
+            "  projected: no time on a GPU, its step times are unmeasured (measure them with"
+            " benchmarks/pack_speed.py --device cuda; aeflow/cost.py)"
+        )
+    else:
+        projected = (
+            f"  projected: about {duration_text(seconds)} of training (constants measured on"
+            " a 2-core CPU, aeflow/cost.py; early stopping only shortens it)"
+        )
     return [
         f"aeflow plan: {total} trainings ({counts}), {left} of them not trained yet",
         f"  device: {where}",
-        f"  projected: about {duration_text(seconds)} of training"
-        f" ({basis}, aeflow/cost.py; early stopping only shortens it)",
+        projected,
         f"  report: {report}",
     ]

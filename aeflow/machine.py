@@ -76,3 +76,16 @@ def training_gpu_resource(requested: str, gpus: int) -> int:
     """The ``gpu`` resource of one training job: 1 on a GPU, 0 on the CPU (the cores limit
     CPU jobs; ``--resources gpu=N`` limits only the jobs that use a GPU)."""
     return 1 if training_device(requested, gpus) == "cuda" and gpus > 0 else 0
+
+
+PACK_CHOICES = ("auto", True, False)
+
+
+def pack_seeds(choice, training_gpu: int) -> bool:
+    """Whether a configuration's seeds train as one pack in one job (``engine.pack``):
+    ``auto`` where the training jobs use a GPU, where one model leaves the chip idle; on
+    the CPU per-seed jobs side by side already keep the cores busy, and a pack was not
+    shown to beat them (``docs/performance.md``, "Many models per step"); else as set."""
+    if choice not in PACK_CHOICES:
+        raise ValueError(f"engine.pack must be auto, true or false, got {choice!r}")
+    return bool(training_gpu) if choice == "auto" else choice

@@ -6,6 +6,12 @@ host synchronisation inside an epoch on CUDA). Each epoch ends with an atomic,
 resumable checkpoint when a path is given, so a killed job restarts from its last
 finished epoch.
 
+One :class:`TrainOptions` (frozen, complete, checked when built) is all the loop reads;
+:func:`run` is the loop, made of parts with one job each (:func:`resume`,
+:func:`train_epoch`, :func:`validation`, :meth:`Progress.early_stopping`,
+:meth:`Progress.finish_epoch`, :func:`save_checkpoint`, :meth:`Progress.result`), which
+:mod:`aeflow.packed` reuses to train several models as one.
+
 Speed (see ``benchmarks/train_speed.py``): the models' dropout draws its mask from
 cheap random bits (:class:`aeflow.models.Dropout`), the model is trained and
 evaluated in ``channels_last`` on the CPU (restored to the default layout on
@@ -23,6 +29,7 @@ import os
 import random
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -37,6 +44,8 @@ from aeflow.metrics import batch_loss, eval_batch_size, evaluate_split
 from aeflow.models import preferred_memory_format, set_memory_format
 
 OPTIMIZERS = ("adam", "sgd")
+TASKS = ("autoencoder", "classifier")
+ENGINE_SWITCHES = ("amp_bf16", "compile")  # the config's `engine` section
 
 
 class TrainingError(ValueError):
@@ -115,6 +124,178 @@ def scheduled_lr(
     raise TrainingError(f"lr_schedule {schedule!r} unknown; allowed: {', '.join(SCHEDULES)}")
 
 
+@dataclass(frozen=True)
+class TrainOptions:
+    """Everything one training run reads, complete: built once (:meth:`from_params` for a
+    configuration, :func:`train`'s keywords otherwise) and checked when built, so that bad
+    options fail before any training. The loop reads nothing else."""
+
+    task: str
+    epochs: int
+    batch_size: int
+    optimizer: str
+    lr: float
+    seed: int
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    lr_schedule: str = "none"
+    lr_min: float = 0.0
+    lr_epochs: int = 1
+    lr_gamma: float = 1.0
+    patience: int = 0
+    amp_bf16: bool = False
+    compile: bool = False
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise TrainingError(f"task {self.task!r} unknown")
+        if self.epochs < 1:
+            raise TrainingError(f"epochs must be at least 1, got {self.epochs}")
+        if self.patience < 0:
+            raise TrainingError(f"patience must not be negative, got {self.patience}")
+        if self.optimizer not in OPTIMIZERS:
+            raise TrainingError(
+                f"optimizer {self.optimizer!r} unknown; allowed: {', '.join(OPTIMIZERS)}"
+            )
+        if self.momentum < 0 or self.weight_decay < 0:
+            raise TrainingError(
+                f"momentum ({self.momentum}) and weight_decay ({self.weight_decay}) must not "
+                "be negative"
+            )
+        self.lr_at(1)  # a bad schedule fails before any training
+
+    @classmethod
+    def from_params(
+        cls, task: str, params: dict, seed: int, n_train: int, engine: dict | None = None
+    ) -> TrainOptions:
+        """A configuration's options: its hyperparameters, :data:`aeflow.grid.DEFAULTS`
+        for the ones it leaves out, its epochs raised to ``min_steps``
+        (:func:`planned_epochs` over ``n_train`` images), and the ``engine`` switches
+        (``amp_bf16``, ``compile``)."""
+        option = {**DEFAULTS, **params}  # a key a configuration leaves out: its default
+        engine = dict(engine or {})
+        unknown = sorted(set(engine) - set(ENGINE_SWITCHES))
+        if unknown:
+            raise TrainingError(
+                f"engine: unknown switch(es) {', '.join(unknown)}; allowed: "
+                f"{', '.join(ENGINE_SWITCHES)}"
+            )
+        epochs = planned_epochs(
+            option["epochs"], n_train, option["batch_size"], option["min_steps"]
+        )
+        return cls(
+            task=task,
+            epochs=epochs,
+            batch_size=option["batch_size"],
+            optimizer=option["optimizer"],
+            lr=option["lr"],
+            seed=seed,
+            momentum=option["momentum"],
+            weight_decay=option["weight_decay"],
+            lr_schedule=option["lr_schedule"],
+            lr_min=option["lr_min"],
+            lr_epochs=option["lr_epochs"],
+            lr_gamma=option["lr_gamma"],
+            patience=option["patience"],
+            **engine,
+        )
+
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate of ``epoch`` (:func:`scheduled_lr`)."""
+        return scheduled_lr(
+            epoch, self.lr, self.lr_schedule, self.lr_min, self.lr_epochs, self.lr_gamma
+        )
+
+    def check_data(self, n_train: int) -> None:
+        if error := batch_size_error(self.batch_size, n_train):
+            raise TrainingError(error)
+
+    def epoch_order(self, epoch: int, n_train: int) -> torch.Tensor:
+        """The order of the training images in ``epoch``: drawn from the seed and the
+        epoch alone, so a resumed run and a run in a pack see the same batches."""
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        return torch.randperm(n_train, generator=generator)
+
+
+@dataclass
+class Progress:
+    """Where one run stands after its last finished epoch: what a checkpoint saves (its
+    ``state``; ``best_weights`` separately) and what the result is made of."""
+
+    history: list = field(default_factory=list)
+    epoch: int = 0
+    diverged_epoch: int | None = None
+    seconds: float = 0.0
+    best_epoch: int | None = None
+    best_loss: float = math.inf
+    stopped_early: bool = False
+    best_weights: dict | None = None
+
+    def running(self, epochs: int) -> bool:
+        return self.epoch < epochs and self.diverged_epoch is None and not self.stopped_early
+
+    def state(self) -> dict:
+        """The checkpoint's ``state`` (plain values: weights_only-safe)."""
+        return {k: v for k, v in asdict(self).items() if k != "best_weights"}
+
+    @classmethod
+    def from_checkpoint(cls, saved: dict) -> Progress:
+        return cls(**saved["state"], best_weights=saved.get("best_model"))
+
+    def finish_epoch(self, epoch: int, rows: dict, seconds: float) -> None:
+        """Append the epoch's rows to the history (split, metric, value) and count it."""
+        self.seconds += seconds
+        for split, metrics in rows.items():
+            for metric, value in metrics.items():
+                self.history.append(
+                    {"epoch": epoch, "split": split, "metric": metric, "value": value}
+                )
+        self.epoch = epoch
+
+    def early_stopping(self, options: TrainOptions, epoch: int, validation_loss, weights) -> None:
+        """With ``patience``: keep the best epoch (``weights()`` gives its weights) and
+        stop after ``patience`` epochs without improvement. A diverged run is left alone."""
+        if not options.patience or self.diverged_epoch is not None:
+            return
+        if validation_loss < self.best_loss:
+            self.best_loss = validation_loss
+            self.best_epoch = epoch
+            self.best_weights = weights()
+        elif epoch - self.best_epoch >= options.patience:
+            self.stopped_early = True
+
+    def result(self, options: TrainOptions, restore, log) -> dict:
+        """:func:`train`'s result; with ``patience``, ``restore(weights)`` gives the model
+        back the best epoch's weights first."""
+        if self.diverged_epoch is not None:
+            log(f"diverged: training loss not finite at epoch {self.diverged_epoch}; stopped")
+        kept = self.epoch
+        if options.patience and self.best_weights is not None and self.diverged_epoch is None:
+            kept = self.best_epoch
+            restore(self.best_weights)
+            why = (
+                f"no improvement for {options.patience} epochs"
+                if self.stopped_early
+                else "last epoch"
+            )
+            log(f"early stopping: {why}; restored the weights of epoch {kept}")
+        final = {
+            f"final_{row['split']}_{row['metric']}": row["value"]
+            for row in self.history
+            if row["epoch"] == kept and row["metric"] != "lr"
+        }
+        return {
+            **final,
+            "history": self.history,
+            "diverged": self.diverged_epoch is not None,
+            "diverged_epoch": self.diverged_epoch,
+            "epochs_run": self.epoch,
+            "best_epoch": kept,
+            "stopped_early": bool(self.stopped_early),
+            "train_seconds": self.seconds,
+        }
+
+
 def train(
     model: nn.Module,
     data: dict,
@@ -136,7 +317,8 @@ def train(
     schedule: dict | None = None,
     patience: int = 0,
 ) -> dict:
-    """Train ``model`` on ``data`` (a split from :func:`aeflow.data.split`).
+    """Train ``model`` on ``data`` (a split from :func:`aeflow.data.split`):
+    :func:`run` with a :class:`TrainOptions` made of these keywords.
 
     ``task`` is "autoencoder" (MSE to the input) or "classifier" (cross-entropy).
     Validation is measured in eval mode (dropout off) after every epoch. Training
@@ -160,170 +342,163 @@ def train(
     validation uses the model itself). Both are off by default: ``torch.compile`` made
     CPU training slower, and neither has been measured on a GPU yet.
     """
-    if task not in ("autoencoder", "classifier"):
-        raise TrainingError(f"task {task!r} unknown")
-    n_train = len(data["train_images"])
-    if error := batch_size_error(batch_size, n_train):
-        raise TrainingError(error)
-    if epochs < 1:
-        raise TrainingError(f"epochs must be at least 1, got {epochs}")
-    if patience < 0:
-        raise TrainingError(f"patience must not be negative, got {patience}")
     schedule = dict(schedule or {})
-    scheduled_lr(1, lr, **schedule)  # a bad schedule fails before any training
+    if "schedule" in schedule:
+        schedule["lr_schedule"] = schedule.pop("schedule")
+    options = TrainOptions(
+        task=task, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
+        seed=seed, momentum=momentum, weight_decay=weight_decay, patience=patience,
+        amp_bf16=amp_bf16, compile=compile, **schedule,
+    )  # fmt: skip
+    return run(model, data, options, device, checkpoint, fingerprint, log)
+
+
+def run(
+    model: nn.Module,
+    data: dict,
+    options: TrainOptions,
+    device: torch.device,
+    checkpoint: str | Path | None = None,
+    fingerprint: dict | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Train ``model`` on ``data`` as ``options`` say (:func:`train` describes the
+    result); resumable from ``checkpoint`` when its ``fingerprint`` is this run's."""
+    options.check_data(len(data["train_images"]))
     model.to(device)
     if device.type == "cpu":
         keep_freed_memory()  # no page faults on every step's buffers
     set_memory_format(model, preferred_memory_format(device))
     try:
-        return _train(
-            model, data, task, epochs, batch_size, optimizer, lr, seed, device,
-            checkpoint, fingerprint, log, amp_bf16, compile,
-            momentum, weight_decay, schedule, patience,
-        )  # fmt: skip
+        return _run(model, data, options, device, checkpoint, fingerprint, log)
     finally:
         set_memory_format(model, torch.contiguous_format)
 
 
-def _train(
-    model, data, task, epochs, batch_size, optimizer, lr, seed, device,
-    checkpoint, fingerprint, log, amp_bf16, compile_model,
-    momentum, weight_decay, schedule, patience,
-) -> dict:  # fmt: skip
-    n_train = len(data["train_images"])
-    opt = make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
-    step_model = torch.compile(model) if compile_model else model
-    if amp_bf16:
-        autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16)
-    else:
-        autocast = contextlib.nullcontext
-    train_x = data["train_images"].to(device)
-    train_y = data["train_labels"].to(device)
-    val_x = data["validation_images"].to(device)
-    val_y = data["validation_labels"].to(device)
-
-    state = {
-        "history": [],
-        "epoch": 0,
-        "diverged_epoch": None,
-        "seconds": 0.0,
-        "best_epoch": None,
-        "best_loss": math.inf,
-        "stopped_early": False,
-    }
-    best_weights = None
+def _run(model, data, options, device, checkpoint, fingerprint, log) -> dict:
+    opt = make_optimizer(
+        options.optimizer, model.parameters(), options.lr, options.momentum, options.weight_decay
+    )
+    step_model = torch.compile(model) if options.compile else model
+    autocast = autocast_for(options, device)
+    train_x, train_y, val_x, val_y = (
+        data[k].to(device)
+        for k in ("train_images", "train_labels", "validation_images", "validation_labels")
+    )
     checkpoint = Path(checkpoint) if checkpoint else None
-    if checkpoint is not None and checkpoint.exists():
-        try:
-            saved = torch.load(checkpoint, weights_only=True, map_location="cpu")
-        except Exception as err:  # noqa: BLE001 - re-raised with the file named
-            raise TrainingError(
-                f"{checkpoint}: cannot load this resume checkpoint ({type(err).__name__}: "
-                f"{err}); delete it to train from the first epoch"
-            ) from err
-        if saved.get("fingerprint") == fingerprint:
-            model.load_state_dict(saved["model"])
-            opt.load_state_dict(saved["optimizer"])  # also one torch.optim's Adam/SGD wrote
-            torch.set_rng_state(saved["rng"])
-            if device.type == "cuda" and saved.get("cuda_rng") is not None:
-                torch.cuda.set_rng_state(saved["cuda_rng"], device)
-            state = {**state, **saved["state"]}
-            best_weights = saved.get("best_model")
-            log(f"resumed from {checkpoint} after epoch {state['epoch']}")
-        else:
-            log(f"ignoring {checkpoint}: it belongs to other settings")
-
+    progress = resume(checkpoint, fingerprint, model, opt, device, log)
     model.train()
-    while (
-        state["epoch"] < epochs and state["diverged_epoch"] is None and not state["stopped_early"]
-    ):
-        epoch = state["epoch"] + 1
+    while progress.running(options.epochs):
+        epoch = progress.epoch + 1
         started = time.perf_counter()
-        epoch_lr = scheduled_lr(epoch, lr, **schedule)
+        epoch_lr = options.lr_at(epoch)
         for group in opt.param_groups:
             group["lr"] = epoch_lr
-        order = torch.randperm(
-            n_train, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)
+        rows = {"train": train_epoch(step_model, opt, options, train_x, train_y, epoch, autocast)}
+        rows["validation"] = validation(model, options, rows["train"], val_x, val_y)
+        if not math.isfinite(rows["train"]["loss"]):
+            progress.diverged_epoch = epoch
+        progress.early_stopping(
+            options, epoch, rows["validation"]["loss"], lambda: weights_copy(model)
         )
-        order = order.to(device)
-        total = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
-        for start in range(0, n_train, batch_size):
-            idx = order[start : start + batch_size]
-            with autocast():
-                loss, right, _ = batch_loss(step_model, task, train_x[idx], train_y[idx])
-            opt.zero_grad(set_to_none=True)
-            (loss / len(idx)).backward()
-            opt.step()
-            total += loss.detach()
-            if right is not None:
-                correct += right
-        rows = {"train": {"loss": total.item() / n_train}}
-        if task == "classifier":
-            rows["train"]["accuracy"] = correct.item() / n_train
-        if math.isfinite(rows["train"]["loss"]):
-            rows["validation"] = evaluate_split(
-                model, task, val_x, val_y, batch_size=eval_batch_size(device)
-            )
-        else:
-            rows["validation"] = {k: math.nan for k in rows["train"]}
-            state["diverged_epoch"] = epoch
-        if patience and state["diverged_epoch"] is None:
-            if rows["validation"]["loss"] < state["best_loss"]:
-                state["best_loss"] = rows["validation"]["loss"]
-                state["best_epoch"] = epoch
-                best_weights = {
-                    k: v.detach().clone().contiguous() for k, v in model.state_dict().items()
-                }
-            elif epoch - state["best_epoch"] >= patience:
-                state["stopped_early"] = True
-        if schedule.get("schedule", "none") != "none":
+        if options.lr_schedule != "none":
             rows["train"]["lr"] = epoch_lr
         seconds = time.perf_counter() - started
-        state["seconds"] += seconds
-        for split, metrics in rows.items():
-            for metric, value in metrics.items():
-                state["history"].append(
-                    {"epoch": epoch, "split": split, "metric": metric, "value": value}
-                )
-        state["epoch"] = epoch
+        progress.finish_epoch(epoch, rows, seconds)
         if checkpoint is not None:
-            files.save_torch(
-                {
-                    "fingerprint": fingerprint,
-                    "model": {k: v.contiguous() for k, v in model.state_dict().items()},
-                    "optimizer": opt.state_dict(),
-                    "rng": torch.get_rng_state(),
-                    "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                    "state": state,
-                    "best_model": best_weights,
-                },
-                checkpoint,
-            )
-        log(_epoch_line(epoch, epochs, rows, seconds, state["seconds"] / epoch))
-    if state["diverged_epoch"] is not None:
-        log(f"diverged: training loss not finite at epoch {state['diverged_epoch']}; stopped")
-    kept = state["epoch"]
-    if patience and best_weights is not None and state["diverged_epoch"] is None:
-        kept = state["best_epoch"]
-        model.load_state_dict(best_weights)
-        why = f"no improvement for {patience} epochs" if state["stopped_early"] else "last epoch"
-        log(f"early stopping: {why}; restored the weights of epoch {kept}")
-    final = {
-        f"final_{row['split']}_{row['metric']}": row["value"]
-        for row in state["history"]
-        if row["epoch"] == kept and row["metric"] != "lr"
-    }
-    return {
-        **final,
-        "history": state["history"],
-        "diverged": state["diverged_epoch"] is not None,
-        "diverged_epoch": state["diverged_epoch"],
-        "epochs_run": state["epoch"],
-        "best_epoch": kept,
-        "stopped_early": bool(state["stopped_early"]),
-        "train_seconds": state["seconds"],
-    }
+            save_checkpoint(checkpoint, fingerprint, model, opt, progress, device)
+        log(_epoch_line(epoch, options.epochs, rows, seconds, progress.seconds / epoch))
+    return progress.result(options, model.load_state_dict, log)
+
+
+def autocast_for(options: TrainOptions, device: torch.device):
+    """The context the forward pass runs in: bfloat16 autocast, or nothing."""
+    if options.amp_bf16:
+        return functools.partial(torch.autocast, device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def resume(checkpoint, fingerprint, model, opt, device, log) -> Progress:
+    """The progress saved in ``checkpoint`` when it belongs to this run (its
+    ``fingerprint``), with the model, optimizer and random state put back; a fresh
+    :class:`Progress` otherwise."""
+    if checkpoint is None or not checkpoint.exists():
+        return Progress()
+    saved = load_resume_checkpoint(checkpoint)
+    if saved.get("fingerprint") != fingerprint:
+        log(f"ignoring {checkpoint}: it belongs to other settings")
+        return Progress()
+    model.load_state_dict(saved["model"])
+    opt.load_state_dict(saved["optimizer"])  # also one torch.optim's Adam/SGD wrote
+    torch.set_rng_state(saved["rng"])
+    if device.type == "cuda" and saved.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(saved["cuda_rng"], device)
+    progress = Progress.from_checkpoint(saved)
+    log(f"resumed from {checkpoint} after epoch {progress.epoch}")
+    return progress
+
+
+def load_resume_checkpoint(checkpoint: Path) -> dict:
+    try:
+        return torch.load(checkpoint, weights_only=True, map_location="cpu")
+    except Exception as err:  # noqa: BLE001 - re-raised with the file named
+        raise TrainingError(
+            f"{checkpoint}: cannot load this resume checkpoint ({type(err).__name__}: "
+            f"{err}); delete it to train from the first epoch"
+        ) from err
+
+
+def train_epoch(step_model, opt, options, train_x, train_y, epoch, autocast) -> dict:
+    """One pass over the training images in the epoch's order: the summed loss (and
+    correct predictions) stay on the device and are read once, at the end."""
+    n_train = len(train_x)
+    device = train_x.device
+    order = options.epoch_order(epoch, n_train).to(device)
+    total = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device)
+    for start in range(0, n_train, options.batch_size):
+        idx = order[start : start + options.batch_size]
+        with autocast():
+            loss, right, _ = batch_loss(step_model, options.task, train_x[idx], train_y[idx])
+        opt.zero_grad(set_to_none=True)
+        (loss / len(idx)).backward()
+        opt.step()
+        total += loss.detach()
+        if right is not None:
+            correct += right
+    row = {"loss": total.item() / n_train}
+    if options.task == "classifier":
+        row["accuracy"] = correct.item() / n_train
+    return row
+
+
+def validation(model, options, train_row, val_x, val_y) -> dict:
+    """The validation metrics of the epoch (eval mode); NaN when training diverged."""
+    if not math.isfinite(train_row["loss"]):
+        return {k: math.nan for k in train_row}
+    return evaluate_split(
+        model, options.task, val_x, val_y, batch_size=eval_batch_size(val_x.device)
+    )
+
+
+def weights_copy(model: nn.Module) -> dict:
+    return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+
+
+def save_checkpoint(checkpoint, fingerprint, model, opt, progress: Progress, device) -> None:
+    """The resume checkpoint of the last finished epoch (atomic)."""
+    files.save_torch(
+        {
+            "fingerprint": fingerprint,
+            "model": {k: v.contiguous() for k, v in model.state_dict().items()},
+            "optimizer": opt.state_dict(),
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            "state": progress.state(),
+            "best_model": progress.best_weights,
+        },
+        checkpoint,
+    )
 
 
 def _epoch_line(epoch, epochs, rows, seconds, mean_seconds) -> str:
@@ -353,23 +528,28 @@ def planned_epochs(epochs: int, n_train: int, batch_size: int, min_steps: int = 
 
 
 def _fit(model, task, params, data, seed, device, checkpoint, log, engine) -> dict:
-    """:func:`train` with a configuration's hyperparameters; resumable for that
-    configuration and seed only (the checkpoint's fingerprint)."""
-    option = {**DEFAULTS, **params}  # a key a configuration leaves out: its default
-    epochs = planned_epochs(
-        params["epochs"], len(data["train_images"]), params["batch_size"], option["min_steps"]
-    )
-    if epochs != params["epochs"]:
-        log(f"min_steps {params['min_steps']}: {epochs} epochs instead of {params['epochs']}")
-    schedule = {k: params[k] for k in ("lr_min", "lr_epochs", "lr_gamma") if k in params}
-    schedule["schedule"] = option["lr_schedule"]
-    return train(
-        model, data, task=task, epochs=epochs, batch_size=params["batch_size"],
-        optimizer=params["optimizer"], lr=params["lr"], seed=seed, device=device,
-        checkpoint=checkpoint, fingerprint={**params, "seed": seed}, log=log,
-        momentum=option["momentum"], weight_decay=option["weight_decay"],
-        schedule=schedule, patience=option["patience"], **engine,
-    )  # fmt: skip
+    """:func:`run` with a configuration's options (:meth:`TrainOptions.from_params`);
+    resumable for that configuration and seed only (the checkpoint's fingerprint)."""
+    options = TrainOptions.from_params(task, params, seed, len(data["train_images"]), engine)
+    if options.epochs != params["epochs"]:
+        log(
+            f"min_steps {params['min_steps']}: {options.epochs} epochs instead of {params['epochs']}"
+        )
+    return run(model, data, options, device, checkpoint, fingerprint(params, seed), log)
+
+
+def fingerprint(params: dict, seed: int) -> dict:
+    """What a resume checkpoint must belong to: the configuration and the seed."""
+    return {**params, "seed": seed}
+
+
+def autoencoder_to_train(params: dict, seed: int) -> nn.Module:
+    """Report 000's autoencoder built from ``params`` after seeding with ``seed``: the
+    model :func:`fit_autoencoder` trains, with the random state its training starts from."""
+    from aeflow.models import build_autoencoder
+
+    seed_everything(seed)
+    return build_autoencoder(params)
 
 
 def fit_autoencoder(
@@ -378,10 +558,7 @@ def fit_autoencoder(
     """Build report 000's autoencoder from ``params``, train it, return (model, result).
 
     ``engine``: :func:`train`'s ``amp_bf16`` and ``compile`` switches."""
-    from aeflow.models import build_autoencoder
-
-    seed_everything(seed)
-    model = build_autoencoder(params)
+    model = autoencoder_to_train(params, seed)
     return model, _fit(model, "autoencoder", params, data, seed, device, checkpoint, log, engine)
 
 
@@ -392,22 +569,11 @@ def configuration_data(data: dict, params: dict, seed: int) -> dict:
     return for_configuration(data, image_counts(params.get(IMAGES)), params.get("labels"), seed)
 
 
-def fit_classifier(
-    params: dict,
-    data: dict,
-    seed: int,
-    device,
-    encoder=None,
-    checkpoint=None,
-    log=print,
-    **engine,
-):
-    """Build the classifier, start its encoder from ``encoder`` (an export dict) for
-    ``frozen``/``finetune``, freeze it for ``frozen``, train; return (model, result).
-
-    ``params["images"]``, ``params["labels"]``: train and validate on the configuration's
-    own subset, and on that many labelled images only (stratified, drawn per ``seed``:
-    :func:`configuration_data`)."""
+def classifier_to_train(params: dict, data: dict, seed: int, encoder=None):
+    """The classifier :func:`fit_classifier` trains and the data it trains on:
+    ``(model, data)``, the model built after seeding with ``seed``, its encoder started
+    from ``encoder`` (an export dict) for ``frozen``/``finetune`` and frozen for
+    ``frozen``."""
     from aeflow.models import build_classifier, encoder_options, load_encoder_state
 
     init = params["initialisation"]
@@ -428,6 +594,25 @@ def fit_classifier(
         )
     if init == "frozen":
         model.freeze_encoder()
+    return model, data
+
+
+def fit_classifier(
+    params: dict,
+    data: dict,
+    seed: int,
+    device,
+    encoder=None,
+    checkpoint=None,
+    log=print,
+    **engine,
+):
+    """Build the classifier (:func:`classifier_to_train`), train it; return (model, result).
+
+    ``params["images"]``, ``params["labels"]``: train and validate on the configuration's
+    own subset, and on that many labelled images only (stratified, drawn per ``seed``:
+    :func:`configuration_data`)."""
+    model, data = classifier_to_train(params, data, seed, encoder)
     return model, _fit(model, "classifier", params, data, seed, device, checkpoint, log, engine)
 
 

@@ -11,6 +11,9 @@ shared by studies counts once). Early stopping can end a training sooner, so tho
 are upper bounds; per-job start-up (aeflow.cost.JOB_START, see
 benchmarks/workflow_overhead.py) is added per training job.
 
+    .venv/bin/python benchmarks/study_cost.py --device cuda --pack     # the study's wall time
+                                                                       # on a GPU, in packs
+
     .venv/bin/python benchmarks/study_cost.py --projected              # seconds, no timing
 
 prints the same tables from aeflow/cost.py's constants alone (what the plan projects).
@@ -32,7 +35,7 @@ import pandas as pd
 import torch
 import yaml
 
-from aeflow import cost, data, devices, grid, metrics, models, studies, training
+from aeflow import cost, data, devices, grid, metrics, models, packed, studies, training
 from aeflow.cost import JOB_START
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +54,7 @@ def real_split(folder: Path, images: int) -> dict:
         return data.read_idx(folder / name, kind)
 
     train_x = idx("train-images-idx3-ubyte.gz", "images")
-    train_y = idx("train-labels-idx1-ubyte.gz", "labels")
+    train_y = idx("train-labels-idx1-ubyte.gz", "labels").long()  # as aeflow.data.split
     return {
         "train_images": train_x[:images],
         "train_labels": train_y[:images],
@@ -61,39 +64,44 @@ def real_split(folder: Path, images: int) -> dict:
     }
 
 
-def seconds_per_epoch(params, kind, split, device, n_train, n_val) -> float:
+def seconds_per_epoch(params, kind, split, device, n_train, n_val, pack=1) -> float:
     """The second of two epochs of ``params`` over the slice, timed, scaled to ``n_train``
-    images, plus validation of ``n_val`` images (timed on the 1 000 validation images)."""
-    train_only, validation = epoch_parts(params, kind, split, device)
+    images, plus validation of ``n_val`` images (timed on the 1 000 validation images);
+    ``pack`` > 1: of that many seeds trained as one pack (aeflow.packed), all of them."""
+    train_only, validation = epoch_parts(params, kind, split, device, pack)
     return train_only * n_train / len(split["train_images"]) + validation * n_val / 1000
 
 
-def epoch_parts(params, kind, split, device) -> tuple[float, float]:
+def epoch_parts(params, kind, split, device, pack=1) -> tuple[float, float]:
     """Seconds of the second of two epochs over the slice, training only, and seconds of
-    validating the 1 000 validation images."""
+    validating the 1 000 validation images (by each of the ``pack`` models)."""
     slice_size = len(split["train_images"])
     batch = min(params["batch_size"], slice_size)
-    timed = {**params, "batch_size": batch, "epochs": 1, "patience": 0}
-    torch.manual_seed(0)
-    if kind == "autoencoder":
-        model = models.build_autoencoder(timed)
+    timed = {**params, "batch_size": batch, "epochs": 2, "patience": 0, "min_steps": 0}
+    members, lines = [], []
+    for seed in range(pack):
+        torch.manual_seed(seed)
+        if kind == "autoencoder":
+            model = models.build_autoencoder(timed)
+        else:
+            model = models.build_classifier(timed)
+            if params["initialisation"] == "frozen":
+                model.freeze_encoder()
+        options = training.TrainOptions.from_params(kind, timed, seed, slice_size)
+        members.append(packed.Member(model, split, options, torch.get_rng_state()))
+    if pack == 1:
+        training.run(model, split, members[0].options, device, log=lines.append)
     else:
-        model = models.build_classifier(timed)
-        if params["initialisation"] == "frozen":
-            model.freeze_encoder()
-    lines = []
-    training.train(
-        model, split, task=kind, epochs=2, batch_size=batch, optimizer=timed["optimizer"],
-        lr=timed["lr"], seed=0, device=device, log=lines.append,
-    )  # fmt: skip
-    # the second epoch: the first one pays for warm-up (allocations, oneDNN primitives)
-    second = float(next(x for x in lines if x.startswith("epoch 2/")).rsplit("seconds=", 1)[1])
+        packed.train_pack(members, device, log=lines.append)
+    # the second epoch: the first one pays for warm-up (allocations, oneDNN primitives);
+    # in a pack each member's line carries its share of the pack's epoch
+    second = sum(float(x.rsplit("seconds=", 1)[1]) for x in lines if "epoch 2/" in x)
     started = time.perf_counter()
     metrics.evaluate_split(
         model.to(device), kind, split["validation_images"].to(device),
         split["validation_labels"].to(device), metrics.eval_batch_size(device),
     )  # fmt: skip
-    validation = time.perf_counter() - started  # for 1 000 images
+    validation = (time.perf_counter() - started) * pack  # for 1 000 images, each model
     train_only = second - validation  # an epoch's time includes its validation
     return max(train_only, 0.0), validation
 
@@ -138,6 +146,9 @@ def main():
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--constants", action="store_true", help="print aeflow.cost.CPU_COST")
     parser.add_argument(
+        "--pack", action="store_true", help="every configuration's seeds as one pack, one job"
+    )
+    parser.add_argument(
         "--projected", action="store_true", help="aeflow/cost.py's projection, nothing timed"
     )
     args = parser.parse_args()
@@ -158,6 +169,9 @@ def main():
     run_seeds = dict(zip(("autoencoder", "classifier"),
                          studies.model_seeds(with_main, clf, config["seeds"], n_train)))  # fmt: skip
     device = devices.select_device(args.device)
+    if args.projected and device.type != "cpu":
+        raise SystemExit("aeflow/cost.py projects no GPU time (unmeasured): time it instead")
+    pack = len(config["seeds"]) if args.pack else 1
     if not args.projected:
         split = real_split(args.data, args.images)
     if args.constants:
@@ -173,20 +187,24 @@ def main():
                 params["epochs"], images, min(params["batch_size"], images),
                 params.get("min_steps", 0),
             )  # fmt: skip
+            own = run_seeds[kind].get(model_id, config["seeds"])
+            seeds = len(own)
+            # a pack is a configuration's seeds when they are the run's (rules/common.smk)
+            k = pack if own == config["seeds"] else 1
             epoch = (
                 projected
                 if args.projected
-                else seconds_per_epoch(params, kind, split, device, images, n_val)
+                else seconds_per_epoch(params, kind, split, device, images, n_val, k)
             )
-            seeds = len(run_seeds[kind].get(model_id, config["seeds"]))
-            hours = seeds * (epochs * epoch + JOB_START) / 3600
+            hours = seeds // k * (epochs * epoch + JOB_START) / 3600
             rows.append({"kind": kind, "model_id": model_id, "architecture": params["architecture"],
                          "batch_size": params["batch_size"], "epochs": epochs, "seeds": seeds,
                          "s_per_epoch": epoch, "hours_all_seeds": hours,
                          "projected_s_per_epoch": projected})  # fmt: skip
             print(f"{model_id:28s} {params['architecture']:10s} batch {params['batch_size']:>5} "
                   f"{epoch:8.2f} s/epoch  {hours:6.2f} h for {seeds} seeds "
-                  f"(aeflow.cost: {projected:.2f} s/epoch)", flush=True)  # fmt: skip
+                  f"(aeflow.cost: {'unmeasured' if projected is None else f'{projected:.2f}'}"
+                  " s/epoch)", flush=True)  # fmt: skip
     table = pd.DataFrame(rows).set_index("model_id")
     print()
     per_study = []
@@ -205,8 +223,10 @@ def main():
                       "hours": table["hours_all_seeds"].sum()})  # fmt: skip
     print(pd.DataFrame(per_study).to_string(index=False, float_format="%.2f"))
     basis = "projected by aeflow/cost.py" if args.projected else "measured"
-    print(f"\n{basis}: {args.device}, {torch.get_num_threads()} threads, one job at a time; "
-          f"{n_train} training images, seeds {config['seeds']} unless a study says otherwise")  # fmt: skip
+    jobs = f"packs of {pack} (a configuration's seeds)" if pack > 1 else "one model a job"
+    print(f"\n{basis}: {args.device}, {torch.get_num_threads()} threads, one job at a time, "
+          f"{jobs}; {n_train} training images, seeds {config['seeds']} unless a study says "
+          "otherwise (its own seeds train one job a seed)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ rule train_autoencoder:
         "logs/autoencoder/{ae}/seed{seed}/train.log",
     benchmark:
         "results/benchmarks/train_autoencoder/{ae}_seed{seed}.tsv"
+    wildcard_constraints:
+        ae=PER_SEED_JOBS["autoencoder"],
     conda:
         "../envs/aeflow.yaml"
     threads: 2
@@ -22,9 +24,42 @@ rule train_autoencoder:
         device=config["device"],
         deterministic=config["deterministic"],
         gpu_slots=GPU_SLOTS,
-        engine=dict(sorted(config["engine"].items())),
+        engine=TRAINING_ENGINE,
     script:
         script_path("train")
+
+
+# Every seed of a configuration in one job, as one pack (engine.pack, rules/common.smk):
+# the same files as train_autoencoder; of the two, only the one PACK_SEEDS picks matches any.
+rule train_autoencoder_seeds:
+    input:
+        data=DATASET,
+        code=code("train_seeds"),
+    output:
+        model=expand("results/autoencoder/{{ae}}/seed{seed}/model.pt", seed=SEEDS),
+        history=expand(
+            "results/autoencoder/{{ae}}/seed{seed}/history.parquet", seed=SEEDS
+        ),
+    log:
+        "logs/autoencoder/{ae}/train_seeds.log",
+    benchmark:
+        "results/benchmarks/train_autoencoder/{ae}_seeds.tsv"
+    wildcard_constraints:
+        ae=PACK_JOBS["autoencoder"],
+    conda:
+        "../envs/aeflow.yaml"
+    threads: 2
+    resources:
+        gpu=TRAINING_GPU,
+    params:
+        hp=lambda w: AUTOENCODERS[w.ae],
+        seeds=SEEDS,
+        device=config["device"],
+        deterministic=config["deterministic"],
+        gpu_slots=GPU_SLOTS,
+        engine=TRAINING_ENGINE,
+    script:
+        script_path("train_seeds")
 
 
 rule export_encoder:

@@ -29,6 +29,13 @@ INITIALISATIONS = config["classifier"]["initialisations"]
 GPUS = aeflow_machine.gpu_count()
 TRAINING_DEVICE = aeflow_machine.training_device(config["device"], GPUS)
 TRAINING_GPU = aeflow_machine.training_gpu_resource(config["device"], GPUS)
+# engine.pack: all seeds of a configuration in one training job, as one stacked model
+# (aeflow/packed.py); "auto" packs where training runs on a GPU. The other switches go
+# to the training scripts (pack is left out, so the jobs' params stay as they were).
+PACK_SEEDS = aeflow_machine.pack_seeds(
+    config["engine"].get("pack", "auto"), TRAINING_GPU
+)
+TRAINING_ENGINE = {k: v for k, v in sorted(config["engine"].items()) if k != "pack"}
 
 
 def _train_size():
@@ -77,6 +84,29 @@ _ae_seeds, _clf_seeds = aeflow_studies.model_seeds(
 RUN_SEEDS = {
     "autoencoder": {i: _ae_seeds.get(i, SEEDS) for i in AUTOENCODERS},
     "classifier": {i: _clf_seeds.get(i, SEEDS) for i in CLASSIFIERS},
+}
+# The configurations that train as one pack: with engine.pack on, those whose seeds are
+# the run's seeds (a study's own seeds, e.g. seeds_by_labels, train one job a seed).
+PACKED = {
+    kind: {i for i, seeds in by_id.items() if PACK_SEEDS and seeds == SEEDS}
+    for kind, by_id in RUN_SEEDS.items()
+}
+# A configuration's id (a wildcard): its architecture or initialisation, a hash.
+MODEL_ID = r"[a-z_]+-[0-9a-f]{10}"
+# Of the two training rules of a kind (per seed, pack), each matches only its own
+# configurations' files: its id wildcard's constraint names them ("(?!)" matches none).
+NO_MATCH = "(?!)"
+
+
+def _one_of(ids):
+    return "|".join(re.escape(i) for i in sorted(ids)) or NO_MATCH
+
+
+PACK_JOBS = {kind: _one_of(ids) for kind, ids in PACKED.items()}
+GRIDS = {"autoencoder": AUTOENCODERS, "classifier": CLASSIFIERS}
+PER_SEED_JOBS = {
+    kind: (_one_of(set(GRIDS[kind]) - PACKED[kind]) if PACKED[kind] else MODEL_ID)
+    for kind in GRIDS
 }
 
 
@@ -135,6 +165,47 @@ def classifier_inputs(wildcards):
             f"results/autoencoder/{ae_id}/seed{wildcards.seed}/encoder.pt"
         )
     return inputs
+
+
+def classifier_pack_inputs(wildcards):
+    """A pack's inputs: data, code and, for a pretrained classifier, every seed's encoder."""
+    inputs = {"data": DATASET, "code": code("train_seeds")}
+    ae_id = CLASSIFIERS[wildcards.clf]["autoencoder_id"]
+    if ae_id is not None:
+        inputs["encoder"] = [
+            f"results/autoencoder/{ae_id}/seed{seed}/encoder.pt" for seed in SEEDS
+        ]
+    return inputs
+
+
+def model_paths(kind, model_id):
+    """Every seed's model file of one configuration, as its training rule names them."""
+    packed = model_id in PACKED[kind]
+    pattern = getattr(
+        rules, f"train_{kind}_seeds" if packed else f"train_{kind}"
+    ).output.model
+    if not packed:  # one job per seed
+        return [
+            pattern.format(ae=model_id, clf=model_id, seed=s)
+            for s in RUN_SEEDS[kind][model_id]
+        ]
+    return [p.format(ae=model_id, clf=model_id) for p in pattern]  # one pack job
+
+
+def training_benchmarks(kind):
+    """Every training job's benchmark file: one per pack, one per seed otherwise."""
+    key = "ae" if kind == "autoencoder" else "clf"
+    packs = [
+        str(getattr(rules, f"train_{kind}_seeds").benchmark).format(**{key: i})
+        for i in sorted(PACKED[kind])
+    ]
+    single = str(getattr(rules, f"train_{kind}").benchmark)
+    return packs + [
+        single.format(**{key: i, "seed": seed})
+        for i, seeds in RUN_SEEDS[kind].items()
+        if i not in PACKED[kind]
+        for seed in seeds
+    ]
 
 
 def caption(name):
@@ -218,17 +289,21 @@ def study_labels(name, kind):
     }
 
 
+def trained(kind, model_id):
+    """Whether each of a configuration's models is trained, as the plan counts it: in a
+    pack job, none is until all are (a missing seed reruns the whole pack)."""
+    exists = [Path(p).exists() for p in model_paths(kind, model_id)]
+    return [all(exists)] * len(exists) if model_id in PACKED[kind] else exists
+
+
 def plan_lines():
     """What this run trains, where, and for about how long (printed before the first job)."""
     models = {"autoencoder": AUTOENCODERS, "classifier": CLASSIFIERS}
     trainings = {
         kind: [
-            (params, Path(pattern.format(ae=i, clf=i, seed=seed)).exists())
-            for i, params in grid.items()
-            for seed in RUN_SEEDS[kind][i]
+            (params, done) for i, params in grid.items() for done in trained(kind, i)
         ]
         for kind, grid in models.items()
-        for pattern in [getattr(rules, f"train_{kind}").output.model]
     }
     try:  # --cores, but no more than the machine has
         cores = min(workflow.cores, os.cpu_count())
@@ -236,5 +311,12 @@ def plan_lines():
         cores = os.cpu_count()
     n_train, n_val = aeflow_cost.split_sizes(DATA)
     return aeflow_cost.plan_lines(
-        trainings, n_train, n_val, TRAINING_DEVICE, GPUS, cores, rules.report.output[0]
+        trainings,
+        n_train,
+        n_val,
+        TRAINING_DEVICE,
+        GPUS,
+        cores,
+        rules.report.output[0],
+        pack=len(SEEDS) if PACK_SEEDS else 1,
     )

@@ -10,8 +10,8 @@ rule report:
         histories=TABLE["histories"],
         confusion_matrices=TABLE["confusion_matrices"],
         # each training job's wall clock (the setup's time per stage)
-        autoencoder_benchmarks=runs(rules.train_autoencoder.benchmark, "autoencoder"),
-        classifier_benchmarks=runs(rules.train_classifier.benchmark, "classifier"),
+        autoencoder_benchmarks=training_benchmarks("autoencoder"),
+        classifier_benchmarks=training_benchmarks("classifier"),
         code=code("report"),
     output:
         report(

@@ -7,7 +7,12 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TRAINING = {"train_autoencoder", "train_classifier"}
+TRAINING = {
+    "train_autoencoder",
+    "train_classifier",
+    "train_autoencoder_seeds",  # the packs (engine.pack)
+    "train_classifier_seeds",
+}
 
 
 def rule_blocks() -> dict[str, str]:
