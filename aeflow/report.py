@@ -2,7 +2,10 @@
 
 import base64
 import math
+import platform
 import re
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
@@ -11,6 +14,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from aeflow import files
+from aeflow.logs import duration_text
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -275,3 +279,62 @@ def build_report(path, title, setup, tables, figures, template=None, studies=(),
         opening=opening_item,
     )
     files.write_text(path, html)
+
+
+# The report's provenance rows that need PyTorch or pandas (the rest is
+# aeflow.provenance, read at parse time).
+
+
+def device_name(device: str) -> str:
+    """The GPU's name for a CUDA device, else the CPU's model (``/proc/cpuinfo`` on Linux,
+    ``platform.processor()`` elsewhere)."""
+    import torch
+
+    if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()):
+        if torch.cuda.is_available():
+            index = torch.device(device if device != "auto" else "cuda").index or 0
+            return f"{torch.cuda.get_device_name(index)} ({device})"
+    cpu = platform.processor() or "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"CPU: {cpu} ({device})"
+
+
+def provenance_rows(
+    folder: str | Path, config_digests, device: str, now: datetime | None = None
+) -> dict:
+    """The report's provenance rows, label → text; ``config_digests`` as made by
+    :func:`config_digests`."""
+    import torch
+
+    from aeflow.provenance import git_commit, package_version
+
+    now = now or datetime.now(UTC)
+    configs = "; ".join(f"{name} (sha256 {sha[:16]})" for name, sha in config_digests) or "none"
+    return {
+        "Code commit": git_commit(folder),
+        "Configuration files": configs,
+        "Python": sys.version.split()[0],
+        "PyTorch": torch.__version__,  # with its build (+cu130), which metadata drops
+        "Snakemake": package_version("snakemake"),
+        "Device of the report job": device_name(device),
+        "Date (UTC)": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def stage_times(benchmarks: dict) -> str:
+    """``{stage: [benchmark files]}`` → "autoencoder training 1 h 02 min over 60 jobs;
+    …": the wall-clock seconds (column ``s``) Snakemake's ``benchmark:`` recorded for
+    each job, summed per stage. A job resumed after an interruption counts its last
+    run only."""
+    parts = []
+    for stage, paths in benchmarks.items():
+        paths = list(paths)
+        seconds = sum(float(pd.read_csv(p, sep="\t")["s"].sum()) for p in paths)
+        jobs = f"{len(paths)} job{'s' * (len(paths) != 1)}"
+        parts.append(f"{stage} {duration_text(seconds)} over {jobs}")
+    return "; ".join(parts) + " (each job's wall clock, summed; Snakemake benchmarks)"

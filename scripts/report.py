@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 import aeflow
-from aeflow import efficiency, findings, provenance, report, stats
+from aeflow import efficiency, findings, report, stats
 from aeflow import figures as aeflow_figures
 from aeflow.logs import job_logger
 
@@ -93,12 +93,12 @@ figures = [
 # the checkout this code runs from (the workflow's package), the configuration files given
 setup = {
     **report.setup_rows(**snakemake.params.setup),
-    **provenance.provenance(
+    **report.provenance_rows(
         Path(aeflow.__file__).resolve().parent.parent,
         snakemake.params.config_files,
         snakemake.config["device"],
     ),
-    "Wall time per stage": provenance.stage_times(
+    "Wall time per stage": report.stage_times(
         {
             "autoencoder training": snakemake.input.autoencoder_benchmarks,
             "classifier training": snakemake.input.classifier_benchmarks,
