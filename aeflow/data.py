@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from aeflow import files
+from aeflow.grid import IMAGES, image_counts
 
 IDX_MAGIC = {"images": 2051, "labels": 2049}
 IMAGE_SHAPE = (28, 28)
@@ -279,3 +280,10 @@ def load(path: str | Path) -> dict:
             if key not in dataset:
                 raise DataError(f"{path}: missing {key}")
     return dataset
+
+
+def configuration_data(data: dict, params: dict, seed: int) -> dict:
+    """The split as a classifier configuration sees it for one replicate ``seed``: its
+    own ``images`` and ``labels``, if it has them (:func:`for_configuration`); training
+    and evaluation both take their data from here."""
+    return for_configuration(data, image_counts(params.get(IMAGES)), params.get("labels"), seed)
