@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import ctypes
 import sys
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:  # the layout helpers import torch when called: importing this module
+    import torch  # changes no allocation (tests/test_memory.py measures the heap)
+    from torch import nn
 
 M_TRIM_THRESHOLD = -1  # glibc's <malloc.h>
 M_MMAP_THRESHOLD = -3
@@ -69,6 +71,8 @@ def preferred_memory_format(device) -> torch.memory_format:
     """The layout aeflow trains and evaluates encoders in: ``channels_last`` on the CPU,
     where oneDNN's max-pooling is much faster in it (``docs/performance.md``), and
     PyTorch's default elsewhere (not measured on a GPU yet)."""
+    import torch
+
     return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
 
 
