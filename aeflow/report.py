@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from aeflow import files
 from aeflow.logs import duration_text
+from aeflow.units import shown_in_percent
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -182,8 +183,9 @@ def _format_value(value):
 
 
 def _float_formatter(column):
-    """Accuracy columns (fractions) as percent with 2 decimals, other floats to 4 significant digits."""
-    as_percent = "accuracy" in str(column).lower()
+    """Fractions (:func:`aeflow.units.shown_in_percent`) as percent with 2 decimals,
+    other floats to 4 significant digits."""
+    as_percent = shown_in_percent(column)
 
     def fmt(x):
         if x is None or (isinstance(x, float) and math.isnan(x)):

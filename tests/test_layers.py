@@ -1,8 +1,8 @@
 """The package's layers, held by import-linter's contracts in ``pyproject.toml``: parse
 time (what every ``snakemake`` start imports) imports neither torch, pandas nor the run-
 and report-time modules; run time never imports report time; nothing imports the
-scripts. Also: the parse-time list is exactly what the Snakefile and ``rules/`` reach,
-and a broken contract fails the check."""
+scripts. Also: the parse-time layer holds what the Snakefile and ``rules/`` reach, and
+a broken contract fails the check."""
 
 from __future__ import annotations
 
@@ -61,12 +61,14 @@ def parse_time_modules() -> set[str]:
     return {f"aeflow.{f.stem}" for f in files if f.name != "__init__.py"}
 
 
-def test_the_parse_time_layer_is_what_the_workflow_imports_when_parsed():
+def test_the_parse_time_layer_holds_what_the_workflow_imports_when_parsed():
     parse_time = parse_time_modules()
     assert {"aeflow.grid", "aeflow.studies", "aeflow.schema", "aeflow.codedeps"} <= parse_time
-    assert set(CONTRACTS["parse-time"]["source_modules"]) == parse_time
     lowest = CONTRACTS["layers"]["layers"][-1]
-    assert {f"aeflow.{m.strip()}" for m in lowest.split(":")} == parse_time
+    layer = {f"aeflow.{m.strip()}" for m in lowest.split(":")}
+    # every module a snakemake start imports, and helpers meant for it (aeflow.units)
+    assert parse_time <= layer, parse_time - layer
+    assert set(CONTRACTS["parse-time"]["source_modules"]) == layer
     assert {"torch", "pandas"} <= set(CONTRACTS["parse-time"]["forbidden_modules"])
 
 
