@@ -2,8 +2,9 @@
 name, the caption file it is shown with (``report/<caption>.rst``) and its heading in
 the HTML report.
 
-Parse-time helper (standard library only): ``rules/common.smk`` reads the captions from
-here on every ``snakemake`` start, ``scripts/report.py`` the headings. The run's own
+Parse-time helper (standard library only): ``rules/common.smk`` asks it which figures a
+study has (:func:`study_figure_names`) and their captions on every ``snakemake`` start,
+``scripts/report.py`` their headings. The run's own
 figures lie in ``results/figures/``, a study's (the main grid is one) in
 ``results/figures/studies/<name>/``; the same file name may mean another figure in each
 (the run's ``latent_maps`` is the base autoencoder's, with t-SNE).
@@ -29,6 +30,10 @@ class Figure:
     pattern: str
     caption: str
     heading: str
+
+    def file_name(self, **fields: str) -> str:
+        """The PNG file name of this kind of figure with ``fields`` filled in."""
+        return self.pattern.format(**fields) + ".png"
 
     def match(self, stem: str) -> dict[str, str] | None:
         """The fields of ``stem`` if it is a file of this kind, else None."""
@@ -63,6 +68,45 @@ STUDY = (
     Figure("label_efficiency", "label_efficiency", "Test accuracy by number of labels"),
     Figure("latent_maps", "study_latent_maps", "Latent maps of the autoencoders (first seed)"),
 )
+
+
+STUDY_KIND = {figure.pattern.split("_{")[0]: figure for figure in STUDY}
+
+
+def study_figure_names(study: dict, label_efficiency: bool) -> list[str]:
+    """The file names of one study's figures (the main grid is one), as it has models for
+    them: sweeps, curves of its explicit configurations and of its base classifiers by
+    initialisation, reconstructions, latent maps, test accuracy and confusion matrices,
+    and, first, the label-efficiency figure where it sweeps the number of labels.
+    ``study``: a study as :mod:`aeflow.studies` describes it."""
+    kind = STUDY_KIND
+    out = []
+    if study["autoencoders"]:
+        out += [kind["ae_sweep"].file_name(param=p) for p in study["autoencoder_sweeps"]]
+        if study["autoencoder_configurations"] or not study["autoencoder_sweeps"]:
+            out.append(kind["ae_curves"].file_name())
+        out += [kind["reconstructions"].file_name(), kind["latent_maps"].file_name()]
+    if study["classifiers"]:
+        out += [
+            kind["clf_sweep"].file_name(init=init, param=p)
+            for init in study["base_classifiers"]
+            for p in study["classifier_sweeps"]
+        ]
+        if (
+            study["classifier_configurations"]
+            or not study["classifier_sweeps"]
+            or len(study["base_classifiers"]) > 1
+        ):
+            out.append(kind["clf_curves"].file_name())
+        out += [kind["test_accuracy"].file_name(), kind["confusion_matrices"].file_name()]
+        if label_efficiency:
+            out.insert(0, kind["label_efficiency"].file_name())
+    return out
+
+
+def run_figure_names() -> list[str]:
+    """The file names of the run's own figures (in ``results/figures/``)."""
+    return [figure.file_name() for figure in RUN]
 
 
 def is_study_figure(path) -> bool:

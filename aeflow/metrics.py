@@ -14,8 +14,7 @@ import torch
 from torch.nn import functional as F
 
 from aeflow import files
-from aeflow.memory import keep_freed_memory
-from aeflow.models import preferred_memory_format, set_memory_format
+from aeflow.memory import keep_freed_memory, preferred_memory_format, set_memory_format
 
 
 def as_input(images: torch.Tensor) -> torch.Tensor:

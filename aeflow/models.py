@@ -24,6 +24,10 @@ from torch.nn import functional as F
 
 from aeflow import grid
 from aeflow.hyperparameters import HYPERPARAMETERS
+from aeflow.memory import (  # noqa: F401 (moved to aeflow.memory; for existing callers)
+    preferred_memory_format,
+    set_memory_format,
+)
 
 INPUT_SHAPE = (1, 28, 28)
 INPUT_SCALE = 1 / 255  # uint8 pixels → [0, 1]
@@ -38,31 +42,6 @@ DEFAULT = {name: h.default for name, h in HYPERPARAMETERS.items()}
 
 class ModelError(ValueError):
     """A model that cannot be built or a checkpoint that does not fit; names the problem."""
-
-
-# --- memory layout -------------------------------------------------------------------------
-
-
-def preferred_memory_format(device) -> torch.memory_format:
-    """The layout aeflow trains and evaluates encoders in: ``channels_last`` on the CPU,
-    where oneDNN's max-pooling is much faster in it (``docs/performance.md``), and
-    PyTorch's default elsewhere (not measured on a GPU yet)."""
-    return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
-
-
-def set_memory_format(model: nn.Module, memory_format: torch.memory_format) -> bool:
-    """Lay out ``model``'s 4-d weights (and their gradients) in ``memory_format``, in
-    place: the parameters stay the same objects, so an optimizer built on them still
-    works. Returns whether anything had to be converted. Values, and so state dicts, do
-    not change; only strides do. (The whole model: converting the encoder alone, where
-    the max-pooling is, gained nothing.)"""
-    changed = any(
-        p.dim() == 4 and not p.is_contiguous(memory_format=memory_format)
-        for p in model.parameters()
-    )
-    if changed:
-        model.to(memory_format=memory_format)
-    return changed
 
 
 # --- dropout -------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from aeflow import stats  # noqa: E402
 from aeflow.hyperparameters import INITIALISATIONS  # noqa: E402
+from aeflow.units import shown_in_percent  # noqa: E402
 
 DPI = 120
 SPLIT_STYLE = {"train": "-", "validation": "--"}
@@ -376,7 +377,7 @@ def accuracy_by_group(metrics, group, path, value="test_accuracy", order=None):
     """One point per seed plus mean ± 95 % t-interval per group value; diverged runs marked ×.
 
     ``order``: the group values left to right (default: initialisations, then sorted)."""
-    percent = "accuracy" in value or "f1" in value
+    percent = shown_in_percent(value)
     data = metrics[[group, value]].copy()
     data[value] = data[value].astype(float) * (100.0 if percent else 1.0)
     diverged = (

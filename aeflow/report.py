@@ -2,7 +2,10 @@
 
 import base64
 import math
+import platform
 import re
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
@@ -10,7 +13,10 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from aeflow import files
+from aeflow import efficiency, files, findings, stats
+from aeflow import figures as aeflow_figures
+from aeflow.logs import duration_text
+from aeflow.units import shown_in_percent
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -178,8 +184,9 @@ def _format_value(value):
 
 
 def _float_formatter(column):
-    """Accuracy columns (fractions) as percent with 2 decimals, other floats to 4 significant digits."""
-    as_percent = "accuracy" in str(column).lower()
+    """Fractions (:func:`aeflow.units.shown_in_percent`) as percent with 2 decimals,
+    other floats to 4 significant digits."""
+    as_percent = shown_in_percent(column)
 
     def fmt(x):
         if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -275,3 +282,198 @@ def build_report(path, title, setup, tables, figures, template=None, studies=(),
         opening=opening_item,
     )
     files.write_text(path, html)
+
+
+# --- the whole report ----------------------------------------------------------------------
+
+TITLE = "aeflow: does autoencoder pretraining help a Fashion-MNIST classifier?"
+
+
+def assemble(
+    path,
+    metrics: dict,
+    studies: dict,
+    *,
+    base_classifiers: dict,
+    label_efficiency: list,
+    all_labels: int,
+    figures: list,
+    study_figures: dict,
+    setup: dict,
+    config_files,
+    device: str,
+    benchmarks: dict,
+    folder,
+) -> int:
+    """Write the report to ``path``: setup, verdicts, each study's section (the main grid
+    first), every figure; returns how many figures of the run it shows.
+
+    ``metrics``: the four tables by name (``autoencoder_metrics``, ``classifier_metrics``,
+    ``histories``, ``confusion_matrices``); ``studies``: as :mod:`aeflow.studies` describes
+    them; ``base_classifiers``: {initialisation: id}; ``label_efficiency``: the studies
+    that sweep the number of labels (the first opens the report); ``all_labels``: the
+    training-set size; ``figures``: the run's own, ``(path, caption)``;
+    ``study_figures``: {study: [(path, caption)]}; ``setup``: the raw facts
+    :func:`setup_rows` writes; ``config_files``: (name, sha256) of the configuration
+    files; ``device``: the configured one; ``benchmarks``: {stage: [benchmark files]};
+    ``folder``: the checkout the code runs from (its commit is shown)."""
+    ae, clf = metrics["autoencoder_metrics"], metrics["classifier_metrics"]
+    histories, confusion = metrics["histories"], metrics["confusion_matrices"]
+
+    def verdicts(study):
+        return findings.claim_verdicts(study, ae, clf, histories=histories, confusion=confusion)
+
+    # label-efficiency studies: the gains over scratch, and the answer the report opens with
+    label_rows = {
+        name: efficiency.study_rows(clf, studies[name]["classifiers"], all_labels)
+        for name in label_efficiency
+    }
+    gains = {name: efficiency.gains(rows) for name, rows in label_rows.items()}
+    answers = {name: efficiency.opening_paragraph(gain) for name, gain in gains.items()}
+
+    def study_section(name, study):
+        text = [f"Reproduces {study['source']}." if study["source"] else "", study["note"]]
+        text.append(findings.seeds_text(study))
+        parts = []
+        if study["claims"]:
+            claims = verdicts(study)
+            parts.append(("Claims and verdicts", claims))
+            text.append(stats.chance_text(claims["p"]))
+        if study["not_measurable"]:
+            parts.append(
+                ("The seed's conclusions not measurable here", findings.not_measurable_table(study))
+            )
+        reported = findings.reported_beside_replicated(study, ae, clf)
+        if len(reported):
+            parts.append(
+                (
+                    "What the seed reported beside what aeflow measured",
+                    findings.reported_display(reported),
+                )
+            )
+        parts += findings.summary_tables(study, ae, clf)
+        differences = findings.differences_from_base(study, ae, clf)
+        if len(differences):
+            parts.append(("Each configuration against the base, paired by seed", differences))
+        shown = [(aeflow_figures.heading(p), p, c) for p, c in study_figures[name]]
+        if name in label_efficiency:
+            text.insert(0, answers[name])
+            parts[0:0] = [
+                (
+                    "Gain of each pretrained arm over scratch, by number of labels",
+                    efficiency.gain_table(gains[name]),
+                ),
+                (
+                    "Did every run train to its plateau? (early stopping on the validation loss)",
+                    efficiency.plateau_table(label_rows[name]),
+                ),
+            ]
+        return {"heading": study["title"], "text": text, "tables": parts, "figures": shown}
+
+    # the headline; every study's own tables (the main grid's first) are in its section
+    initialisation = stats.initialisation_verdicts(clf, base_classifiers)
+    sections = [
+        (
+            "Verdicts: the seed reports' claims, checked across seeds "
+            f"{stats.chance_heading(initialisation['p'])}".rstrip(),
+            initialisation,
+        ),
+    ]
+    # every study's claims at a glance, first after the main verdicts
+    glance = [
+        verdicts(study).assign(study=study["title"])
+        for study in studies.values()
+        if study["claims"]
+    ]
+    if glance:
+        at_a_glance = pd.concat(glance, ignore_index=True)
+        heading = f"Claims of every study at a glance {stats.chance_heading(at_a_glance['p'])}"
+        columns = ["study", "claim", "verdict", stats.HOLM_VERDICT]
+        sections.insert(1, (heading.rstrip(), at_a_glance[columns]))
+
+    shown = [(aeflow_figures.heading(p), p, c) for p, c in figures]
+    rows = {
+        **setup_rows(**setup),
+        **provenance_rows(folder, config_files, device),
+        "Wall time per stage": stage_times(benchmarks),
+    }
+    opening = None
+    if label_efficiency:
+        first = label_efficiency[0]
+        opening = {
+            "text": [answers[first]],
+            "figures": [
+                ("Where pretraining pays", p, c)
+                for p, c in study_figures[first]
+                if aeflow_figures.kind(p)[0].caption == "label_efficiency"
+            ],
+        }
+    build_report(
+        path,
+        TITLE,
+        rows,
+        sections,
+        shown,
+        studies=[study_section(name, study) for name, study in studies.items()],
+        opening=opening,
+    )
+    return len(shown)
+
+
+# The report's provenance rows that need PyTorch or pandas (the rest is
+# aeflow.provenance, read at parse time).
+
+
+def device_name(device: str) -> str:
+    """The GPU's name for a CUDA device, else the CPU's model (``/proc/cpuinfo`` on Linux,
+    ``platform.processor()`` elsewhere)."""
+    import torch
+
+    if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()):
+        if torch.cuda.is_available():
+            index = torch.device(device if device != "auto" else "cuda").index or 0
+            return f"{torch.cuda.get_device_name(index)} ({device})"
+    cpu = platform.processor() or "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"CPU: {cpu} ({device})"
+
+
+def provenance_rows(
+    folder: str | Path, config_digests, device: str, now: datetime | None = None
+) -> dict:
+    """The report's provenance rows, label → text; ``config_digests`` as made by
+    :func:`config_digests`."""
+    import torch
+
+    from aeflow.provenance import git_commit, package_version
+
+    now = now or datetime.now(UTC)
+    configs = "; ".join(f"{name} (sha256 {sha[:16]})" for name, sha in config_digests) or "none"
+    return {
+        "Code commit": git_commit(folder),
+        "Configuration files": configs,
+        "Python": sys.version.split()[0],
+        "PyTorch": torch.__version__,  # with its build (+cu130), which metadata drops
+        "Snakemake": package_version("snakemake"),
+        "Device of the report job": device_name(device),
+        "Date (UTC)": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def stage_times(benchmarks: dict) -> str:
+    """``{stage: [benchmark files]}`` → "autoencoder training 1 h 02 min over 60 jobs;
+    …": the wall-clock seconds (column ``s``) Snakemake's ``benchmark:`` recorded for
+    each job, summed per stage. A job resumed after an interruption counts its last
+    run only."""
+    parts = []
+    for stage, paths in benchmarks.items():
+        paths = list(paths)
+        seconds = sum(float(pd.read_csv(p, sep="\t")["s"].sum()) for p in paths)
+        jobs = f"{len(paths)} job{'s' * (len(paths) != 1)}"
+        parts.append(f"{stage} {duration_text(seconds)} over {jobs}")
+    return "; ".join(parts) + " (each job's wall clock, summed; Snakemake benchmarks)"

@@ -36,8 +36,8 @@ import torch
 from torch import nn
 
 from aeflow import files, optim
-from aeflow.data import for_configuration
-from aeflow.grid import DEFAULTS, IMAGES, batch_size_error, image_counts
+from aeflow.data import configuration_data
+from aeflow.grid import DEFAULTS, batch_size_error
 from aeflow.logs import duration_text
 from aeflow.memory import keep_freed_memory
 from aeflow.metrics import batch_loss, eval_batch_size, evaluate_split
@@ -560,13 +560,6 @@ def fit_autoencoder(
     ``engine``: :func:`train`'s ``amp_bf16`` and ``compile`` switches."""
     model = autoencoder_to_train(params, seed)
     return model, _fit(model, "autoencoder", params, data, seed, device, checkpoint, log, engine)
-
-
-def configuration_data(data: dict, params: dict, seed: int) -> dict:
-    """The split as a classifier configuration sees it for one replicate ``seed``: its
-    own ``images`` and ``labels``, if it has them (:func:`aeflow.data.for_configuration`);
-    training and evaluation both take their data from here."""
-    return for_configuration(data, image_counts(params.get(IMAGES)), params.get("labels"), seed)
 
 
 def classifier_to_train(params: dict, data: dict, seed: int, encoder=None):

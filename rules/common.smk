@@ -235,36 +235,15 @@ TABLE = {
 TABLES = list(TABLE.values())
 # The run's own figures (every study's are in STUDY_FIGURES): the base autoencoder's
 # latent map (PCA and t-SNE) and the probes of every autoencoder of the run.
-FIGURES = ["results/figures/latent_maps.png", "results/figures/probes.png"]
+FIGURES = [f"results/figures/{n}" for n in aeflow_figures.run_figure_names()]
 
 
 def study_figures(name):
-    """The figures of one study (the main grid is one): sweeps, curves of its explicit
-    configurations and of its base classifier by initialisation, reconstructions, test
-    accuracy and confusion matrices, as it has models for them."""
-    study, folder = STUDIES[name], f"results/figures/studies/{name}"
-    out = []
-    if study["autoencoders"]:
-        out += [f"{folder}/ae_sweep_{p}.png" for p in study["autoencoder_sweeps"]]
-        if study["autoencoder_configurations"] or not study["autoencoder_sweeps"]:
-            out.append(f"{folder}/ae_curves.png")
-        out += [f"{folder}/reconstructions.png", f"{folder}/latent_maps.png"]
-    if study["classifiers"]:
-        out += [
-            f"{folder}/clf_sweep_{init}_{p}.png"
-            for init in study["base_classifiers"]
-            for p in study["classifier_sweeps"]
-        ]
-        if (
-            study["classifier_configurations"]
-            or not study["classifier_sweeps"]
-            or len(study["base_classifiers"]) > 1
-        ):
-            out.append(f"{folder}/clf_curves.png")
-        out += [f"{folder}/test_accuracy.png", f"{folder}/confusion_matrices.png"]
-        if label_efficiency_study(name):
-            out.insert(0, f"{folder}/label_efficiency.png")
-    return out
+    """The figures of one study (the main grid is one): aeflow/figures.py knows which."""
+    names = aeflow_figures.study_figure_names(
+        STUDIES[name], label_efficiency_study(name)
+    )
+    return [f"results/figures/studies/{name}/{n}" for n in names]
 
 
 def label_efficiency_study(name):

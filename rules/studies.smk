@@ -4,7 +4,7 @@
 rule plot_study_autoencoder_sweep:
     input:
         histories=TABLE["histories"],
-        code=code("plot_autoencoder_sweep"),
+        code=code("plot_sweep"),
     output:
         report(
             "results/figures/studies/{study}/ae_sweep_{param}.png",
@@ -21,10 +21,11 @@ rule plot_study_autoencoder_sweep:
     conda:
         "../envs/aeflow.yaml"
     params:
+        kind="autoencoder",
         base=lambda w: STUDIES[w.study]["autoencoder_base"],
         model_ids=lambda w: list(STUDIES[w.study]["autoencoders"]),
     script:
-        script_path("plot_autoencoder_sweep")
+        script_path("plot_sweep")
 
 
 rule plot_study_autoencoder_curves:
@@ -80,7 +81,7 @@ rule plot_study_reconstructions:
 rule plot_study_classifier_sweep:
     input:
         histories=TABLE["histories"],
-        code=code("plot_classifier_sweep"),
+        code=code("plot_sweep"),
     output:
         report(
             "results/figures/studies/{study}/clf_sweep_{init}_{param}.png",
@@ -97,13 +98,14 @@ rule plot_study_classifier_sweep:
     conda:
         "../envs/aeflow.yaml"
     params:
+        kind="classifier",
         base=lambda w: {
             **STUDIES[w.study]["classifier_base"],
             "initialisation": w.init,
         },
         model_ids=lambda w: list(STUDIES[w.study]["classifiers"]),
     script:
-        script_path("plot_classifier_sweep")
+        script_path("plot_sweep")
 
 
 rule plot_study_classifier_curves:

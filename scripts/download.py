@@ -1,6 +1,6 @@
 """Fetch one Fashion-MNIST file from the configured sources, checksummed."""
 
-from aeflow.data import fetch
+from aeflow.fetch import fetch
 from aeflow.logs import job_logger
 
 log = job_logger(snakemake.log[0])

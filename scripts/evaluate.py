@@ -1,6 +1,6 @@
 """Test-set metrics of one trained model (both evaluation rules)."""
 
-from aeflow import data, devices, metrics, models, probes, tables, training
+from aeflow import data, devices, metrics, models, probes, tables
 from aeflow.logs import job_logger
 
 log = job_logger(snakemake.log[0])
@@ -10,7 +10,7 @@ device = devices.select_device(snakemake.params.device)
 model, saved = models.load_trained(snakemake.input.model, dict(snakemake.params.hp), len(classes))
 model.to(device)
 # the test images of the configuration's own subset (``images``), if it has one
-dataset = training.configuration_data(dataset, saved["params"], saved["seed"])
+dataset = data.configuration_data(dataset, saved["params"], saved["seed"])
 images = dataset["test_images"].to(device)
 labels = dataset["test_labels"]
 summary = tables.summary_values(saved["summary"])

@@ -186,3 +186,19 @@ def tiny_split(_tiny_split_cached):
     A fresh dict of cloned tensors for every test, so no test can alter another's data.
     """
     return {k: v.clone() if hasattr(v, "clone") else list(v) for k, v in _tiny_split_cached.items()}
+
+
+DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """A workflow copy with a finished run of ``config/quick.yaml`` on the real
+    Fashion-MNIST (Debian's dataset-fashion-mnist): what tests/test_realdata.py checks
+    and opens in Chromium, and the local run tests/test_slurm.py compares SLURM's with."""
+    from workflow_helpers import copy_workflow, run
+
+    require(DEBIAN_DATA.is_dir(), "apt-get install dataset-fashion-mnist")
+    workflow = copy_workflow(tmp_path_factory.mktemp("quick") / "wf")
+    run(workflow, workflow / "config" / "quick.yaml")
+    return workflow

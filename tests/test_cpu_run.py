@@ -1,18 +1,18 @@
 """A machine without a GPU: training jobs ask for no GPU there (so --resources gpu=1 does
 not queue them one at a time), one with a GPU still gives each job one, the SLURM
 profile still asks SLURM for one; the plan printed before the first job; 1e-3 read as a
-number. Dry runs only, with the GPUs faked through the environment."""
+number. Dry runs only (in this process: workflow_helpers.in_process), with the GPUs
+faked through the environment."""
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 
 import pytest
 from conftest import write_idx_dataset
 from test_workflow import tiny_config
-from workflow_helpers import command, copy_workflow, environment, write_config
+from workflow_helpers import command, copy_workflow, environment, in_process, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -48,13 +48,7 @@ def dry_run(workflow, configfile, env_extra, *args):
     env = environment(workflow, **env_extra)
     if "CUDA_VISIBLE_DEVICES" not in env_extra:
         env.pop("CUDA_VISIBLE_DEVICES", None)  # every GPU of the machine, fake or real
-    result = subprocess.run(
-        command(workflow, configfile, "--cores", "2", "--dry-run", *args),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    result = in_process(command(workflow, configfile, "--cores", "2", "--dry-run", *args)[1:], env)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     return output
@@ -146,12 +140,8 @@ def test_scientific_notation_is_accepted_and_text_refused(setup):
     assert "1e-2" in text and "5e-4" in text
     dry_run(workflow, written, fake_gpus(root, 0))
     written.write_text(text.replace("lr: 5e-4", "lr: fast"))
-    result = subprocess.run(
-        command(workflow, written, "--cores", "1", "--dry-run"),
-        capture_output=True,
-        text=True,
-        env=environment(workflow),
-        timeout=600,
+    result = in_process(
+        command(workflow, written, "--cores", "1", "--dry-run")[1:], environment(workflow)
     )
     assert result.returncode != 0
     output = result.stdout + result.stderr

@@ -65,3 +65,41 @@ def test_the_rules_give_each_figure_the_tables_caption():
             found.append(path)
             assert figures.caption(path) == caption, path
     assert len(found) == len(figures.RUN) + len(figures.STUDY)
+
+
+def _study(**overrides) -> dict:
+    """The keys of a study (aeflow.studies) that decide its figures."""
+    return {
+        "autoencoders": {"a1": "base"}, "autoencoder_sweeps": ["lr"],
+        "autoencoder_configurations": [], "classifiers": {"c1": "base"},
+        "classifier_sweeps": ["lr"], "base_classifiers": {"scratch": "c1", "frozen": "c2"},
+        "classifier_configurations": [], **overrides,
+    }  # fmt: skip
+
+
+def test_a_studys_figures_follow_its_models():
+    assert figures.study_figure_names(_study(), label_efficiency=False) == [
+        "ae_sweep_lr.png", "reconstructions.png", "latent_maps.png",
+        "clf_sweep_scratch_lr.png", "clf_sweep_frozen_lr.png", "clf_curves.png",
+        "test_accuracy.png", "confusion_matrices.png",
+    ]  # fmt: skip
+    # configurations without a sweep: the curves; no classifiers: no classifier figures
+    only_ae = _study(autoencoder_sweeps=[], autoencoder_configurations=[{"lr": 0.1}],
+                     classifiers={})  # fmt: skip
+    assert figures.study_figure_names(only_ae, label_efficiency=False) == [
+        "ae_curves.png", "reconstructions.png", "latent_maps.png",
+    ]  # fmt: skip
+    labels = figures.study_figure_names(
+        _study(autoencoders={}, base_classifiers={"scratch": "c1"}, classifier_sweeps=["labels"]),
+        label_efficiency=True,
+    )
+    assert labels == ["label_efficiency.png", "clf_sweep_scratch_labels.png",
+                      "test_accuracy.png", "confusion_matrices.png"]  # fmt: skip
+    # every name is one the figure table knows, with a caption and a heading
+    for name in figures.study_figure_names(_study(), False) + labels:
+        path = f"results/figures/studies/s/{name}"
+        assert figures.caption(path) and figures.heading(path)
+
+
+def test_the_runs_own_figures():
+    assert figures.run_figure_names() == ["latent_maps.png", "probes.png"]

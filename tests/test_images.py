@@ -121,7 +121,7 @@ def test_one_seed_draws_the_same_images_for_every_configuration_another_seed_oth
 def test_labels_are_drawn_inside_the_configurations_own_training_images(tiny_split):
     split = marked(tiny_split)
     params = {**MLP, "images": "100-30-50", "labels": 40}
-    seen = training.configuration_data(split, params, seed=0)
+    seen = data.configuration_data(split, params, seed=0)
     own = data.with_images(split, grid.image_counts("100-30-50"), seed=0)
     assert len(seen["train_images"]) == 40 and len(seen["validation_images"]) == 30
     rows = {tuple(x.flatten().tolist()) for x in own["train_images"]}
@@ -150,4 +150,4 @@ def test_a_classifier_trains_full_batch_on_its_own_images(tiny_split):
     # and not the run on the whole split
     _, whole = training.fit_classifier(plain, tiny_split, 0, CPU, log=lambda _: None)
     assert result["history"] != whole["history"]
-    assert len(training.configuration_data(tiny_split, params, 0)["test_labels"]) == 30
+    assert len(data.configuration_data(tiny_split, params, 0)["test_labels"]) == 30

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aeflow import provenance
+from aeflow import logs, provenance, report
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -48,7 +48,7 @@ def test_provenance_rows(tmp_path):
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     digests = provenance.config_digests([config])
     assert digests == [("c.yaml", hashlib.sha256(b"x: 1\n").hexdigest())]
-    rows = provenance.provenance(tmp_path, digests, "cpu", now=when)
+    rows = report.provenance_rows(tmp_path, digests, "cpu", now=when)
     digest = hashlib.sha256(b"x: 1\n").hexdigest()[:16]
     assert rows["Configuration files"] == f"c.yaml (sha256 {digest})"
     assert rows["Python"] == sys.version.split()[0]
@@ -70,11 +70,9 @@ def test_wall_time_per_stage_sums_the_benchmark_files(tmp_path):
         path = tmp_path / f"job{k}.tsv"
         path.write_text(header + f"{seconds}\t0:00:00\t1\t1\t1\t1\t0\t0\t50\t{seconds}\n")
         paths.append(path)
-    text = provenance.stage_times(
-        {"autoencoder training": paths[:2], "classifier training": paths[2:]}
-    )
+    text = report.stage_times({"autoencoder training": paths[:2], "classifier training": paths[2:]})
     assert text == (
-        "autoencoder training 1 h 05 min over 2 jobs; classifier training 0.2 s over 1 job "
+        "autoencoder training 1h05m over 2 jobs; classifier training 0s over 1 job "
         "(each job's wall clock, summed; Snakemake benchmarks)"
     )
-    assert provenance.duration_text(247) == "4 min 07 s"
+    assert logs.duration_text(247) == "4m07s"  # the one duration format: logs'

@@ -1,5 +1,6 @@
 """The quick config on the real Fashion-MNIST (Debian's dataset-fashion-mnist), and its
-report opened in headless Chromium."""
+report opened in headless Chromium (the run: conftest's ``quick_run``, which
+tests/test_slurm.py shares)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import require
-from workflow_helpers import copy_workflow, run
 
 pytestmark = [pytest.mark.workflow, pytest.mark.realdata]
 
-DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    require(DEBIAN_DATA.is_dir(), "apt-get install dataset-fashion-mnist")
-    workflow = copy_workflow(tmp_path_factory.mktemp("quick") / "wf")
-    run(workflow, workflow / "config" / "quick.yaml")
-    return workflow
 
 
 def test_quick_config_on_real_data(quick_run):

@@ -98,7 +98,7 @@ def test_killed_training_job_resumes_to_identical_results(tmp_path, reference, k
     # the checkpoint is written before the epoch's line: the last one may be missing
     assert before_kill in (list(range(1, finished + 1)), list(range(1, finished))), before_kill
 
-    run(workflow, configfile, "--unlock")
+    run(workflow, configfile, "--unlock", separate=False)
     run(workflow, configfile, target)
     log = log_path.read_text()
     checkpoint = (run_dir / "resume.pt").relative_to(workflow)  # as the job names it

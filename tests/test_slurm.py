@@ -6,7 +6,8 @@ Debian packages ``slurmctld slurmd slurm-client munge``; the workflow then runs 
 (and memory and time limits sized for a CI machine) replaced on the command line. The
 test checks what SLURM itself recorded: only training jobs were submitted, each asking
 for one GPU; every output exists; and the tables equal those of a local run of the same
-config (the CPU path is deterministic, up to the last bit of float32 evaluation losses).
+config (the CPU path is deterministic, up to the last bit of float32 evaluation losses;
+the local run is conftest's ``quick_run``, which tests/test_realdata.py checks too).
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import require
+from conftest import DEBIAN_DATA, require
 from workflow_helpers import command, copy_workflow, environment
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
 
 SLURM_SCRIPTS = Path(__file__).resolve().parent / "slurm"
-DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
 TABLES = ["histories", "autoencoder_metrics", "classifier_metrics", "confusion_matrices"]
 TIMING_COLUMNS = ["train_seconds"]  # wall-clock: the only columns that differ between runs
 RUN_TIMEOUT = 600  # seconds, for each run (3-6 min on two busy cores; a hang must not block CI)
@@ -123,9 +123,8 @@ def _profile_resources(workflow: Path, partition: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def runs(slurm_cluster, tmp_path_factory):
-    """The quick config through the SLURM profile, and its tables from a local run."""
-    local = copy_workflow(tmp_path_factory.mktemp("local") / "wf")
+def runs(quick_run, slurm_cluster, tmp_path_factory):
+    """The quick config through the SLURM profile, and the same config run locally."""
     cluster = copy_workflow(tmp_path_factory.mktemp("slurm") / "wf")
     slurm_env = {"SLURM_CONF": slurm_cluster["SLURM_CONF"]}
     on_slurm = _snakemake(
@@ -145,17 +144,13 @@ def runs(slurm_cluster, tmp_path_factory):
         "--verbose",  # logs every sbatch command line
         env=slurm_env,
     )
-    # The reference: the tables only (no figures, no report), at the same time, locally.
-    on_host = _snakemake(local, "--cores", "2", *(f"results/tables/{t}.parquet" for t in TABLES))
     try:
         _finish(on_slurm, cluster, "snakemake --profile profiles/slurm", slurm_cluster)
-        _finish(on_host, local, "snakemake --cores 2")
     finally:
-        for process in (on_slurm, on_host):
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    return {"cluster": cluster, "local": local, "env": slurm_env}
+        if on_slurm.poll() is None:
+            on_slurm.kill()
+            on_slurm.wait()
+    return {"cluster": cluster, "local": quick_run, "env": slurm_env}
 
 
 def _scontrol_job(job_id: str, env: dict) -> dict[str, str]:

@@ -302,6 +302,20 @@ def files_each_script_runs(workflow: Path) -> dict[str, set[str]]:
 
 
 @pytest.fixture(scope="module")
+def reaching(finished):
+    """{code file: the rules whose script reaches it}, read once (modulefinder is slow)."""
+    workflow, _, _ = finished
+    runs = files_each_script_runs(workflow)
+    by_script = rules_running_each_script()
+    return {
+        edited: frozenset(
+            rule for script, rules in by_script.items() if edited in runs[script] for rule in rules
+        )
+        for edited in CODE_FILES
+    }
+
+
+@pytest.fixture(scope="module")
 def forced(finished):
     """The plan of --forcerun for a set of rules (cached): the expected job set."""
     workflow, _, root = finished
@@ -325,15 +339,9 @@ def test_every_rule_runs_a_known_script():
 
 
 @pytest.mark.parametrize("edited", CODE_FILES)
-def test_a_code_edit_reruns_exactly_the_rules_that_run_it(finished, forced, edited):
+def test_a_code_edit_reruns_exactly_the_rules_that_run_it(finished, reaching, forced, edited):
     workflow, _, root = finished
-    runs = files_each_script_runs(workflow)
-    rules = frozenset(
-        rule
-        for script, rule_set in rules_running_each_script().items()
-        if edited in runs[script]
-        for rule in rule_set
-    )
+    rules = reaching[edited]
     path = workflow / edited
     original = path.read_text()
     path.write_text(original + "\n# an edit\n")

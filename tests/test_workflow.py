@@ -227,7 +227,7 @@ def test_adding_a_configuration_runs_only_its_jobs(finished):
 def test_snakemake_report_has_every_figure_and_table(finished):
     workflow, _, root = finished
     out = root / "snakemake-report.zip"
-    run(workflow, root / "tiny.yaml", "--report", str(out))
+    run(workflow, root / "tiny.yaml", "--report", str(out), separate=False)
     names = zipfile.ZipFile(out).namelist()
     assert sum(n.endswith(".png") for n in names) >= 9
     assert sum(n.endswith(".parquet") for n in names) == 4
@@ -239,7 +239,7 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path):
     workflow = copy_workflow(tmp_path / "wf")
     config = tiny_config(tmp_path / "nowhere", {})
     config["autoencoder"]["base"]["lr"] = -0.1
-    result = run(workflow, write_config(tmp_path / "bad.yaml", config), check=False)
+    result = run(workflow, write_config(tmp_path / "bad.yaml", config), check=False, separate=False)
     assert result.returncode != 0
     assert "On instance['autoencoder']['base']['lr']:" in result.stderr + result.stdout
     assert not (workflow / "results").exists() and not (workflow / "resources").exists()

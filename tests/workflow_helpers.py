@@ -1,7 +1,16 @@
-"""Running real snakemake on a private copy of the workflow, and reading its plan."""
+"""Running real snakemake on a private copy of the workflow, and reading its plan.
+
+A run that trains goes to a ``snakemake`` process of its own (:func:`run`). A dry run, and
+a run that must stop while the workflow is parsed, can run in this process instead
+(:func:`in_process`, through Snakemake's own command-line entry point): the same
+arguments and the same output, without a Python start and Snakemake's imports each time
+(about 60 % of a dry run's CPU time).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shutil
@@ -48,11 +57,53 @@ def environment(workflow: Path, **extra: str) -> dict:
     return {**os.environ, **extra, "PYTHONPATH": str(workflow)}
 
 
-def run(workflow: Path, configfile: Path, *args: str, check: bool = True, timeout=900):
-    """Run snakemake with the copy's package first on the import path."""
-    env = environment(workflow)
+def in_process(argv: list[str], env: dict) -> subprocess.CompletedProcess:
+    """``snakemake *argv`` run in this process, under ``env`` (the process's environment
+    while it runs): Snakemake's ``main``, its exit status and its output (stdout and
+    stderr together, as ``stdout``). The working directory, environment and import path
+    are restored afterwards (the Snakefile puts the workflow's folder first on both; a
+    workflow copy's package is the repository's, byte for byte, so the one imported
+    here is the same code)."""
+    from snakemake.cli import main
+
+    cwd, environ, path = os.getcwd(), dict(os.environ), list(sys.path)
+    output = io.StringIO()
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            try:
+                main(argv)
+                code = 0
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+    finally:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.path[:] = path
+    return subprocess.CompletedProcess(["snakemake", *argv], code, output.getvalue(), "")
+
+
+def run(
+    workflow: Path,
+    configfile: Path,
+    *args: str,
+    check: bool = True,
+    timeout=900,
+    separate: bool = True,
+    env: dict | None = None,
+):
+    """Run snakemake with the copy's package first on the import path: in a process of
+    its own (``separate``, for runs that train), else in this one (:func:`in_process`:
+    dry runs, and runs that must stop while the workflow is parsed). ``env``: the
+    environment (:func:`environment` by default)."""
+    env = environment(workflow) if env is None else env
     command_ = command(workflow, configfile, "--cores", "2", *args)
-    result = subprocess.run(command_, capture_output=True, text=True, env=env, timeout=timeout)
+    if separate:
+        result = subprocess.run(command_, capture_output=True, text=True, env=env, timeout=timeout)
+    else:
+        result = in_process(command_[1:], env)
     if check and result.returncode != 0:
         raise AssertionError(
             f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
@@ -62,7 +113,7 @@ def run(workflow: Path, configfile: Path, *args: str, check: bool = True, timeou
 
 def planned(workflow: Path, configfile: Path) -> dict[str, int]:
     """Jobs a dry run would execute, by rule (empty when nothing is to be done)."""
-    result = run(workflow, configfile, "--dry-run")
+    result = run(workflow, configfile, "--dry-run", separate=False)
     text = result.stdout + result.stderr
     if "Nothing to be done" in text:
         return {}
@@ -90,7 +141,7 @@ def finished_run(root: Path, make_config, name: str, n_train: int, n_test: int):
 
 def dry_run_jobs(workflow: Path, configfile: Path, *args: str) -> dict[tuple[str, str], set[str]]:
     """Jobs a dry run would execute: {(rule, its outputs; "" for none): its input files}."""
-    result = run(workflow, configfile, "--dry-run", *args)
+    result = run(workflow, configfile, "--dry-run", *args, separate=False)
     jobs = {}
     for block in re.split(r"^(?=(?:local)?rule \w+:$)", result.stdout + result.stderr,
                           flags=re.MULTILINE)[1:]:  # fmt: skip

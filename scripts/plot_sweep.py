@@ -1,4 +1,5 @@
-"""Autoencoder loss curves for one swept hyperparameter."""
+"""Loss curves for one swept hyperparameter: of the autoencoders, or of the classifiers
+of one initialisation (``params.kind``)."""
 
 import pandas as pd
 
@@ -9,7 +10,7 @@ log = job_logger(snakemake.log[0])
 histories = pd.read_parquet(snakemake.input.histories)
 plots.sweep_curves(
     histories,
-    "autoencoder",
+    snakemake.params.kind,
     snakemake.params.base,
     snakemake.wildcards.param,
     snakemake.output[0],

@@ -1,5 +1,5 @@
-"""The model registry: every architecture's shapes, seed-specific layers, and encoders
-that start classifiers."""
+"""The architectures of aeflow.models: every architecture's shapes, the seeds' specific
+layers, and encoders that start classifiers."""
 
 import pytest
 import torch

@@ -1,0 +1,94 @@
+"""The package's layers, held by import-linter's contracts in ``pyproject.toml``: parse
+time (what every ``snakemake`` start imports) imports neither torch, pandas nor the run-
+and report-time modules; run time never imports report time; nothing imports the
+scripts. Also: the parse-time layer holds what the Snakefile and ``rules/`` reach, and
+a broken contract fails the check."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import require
+
+from aeflow import codedeps
+
+REPO = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+CONTRACTS = {
+    c["id"]: c
+    for c in tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"][
+        "contracts"
+    ]
+}
+
+
+def lint_imports(folder: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` on the package and scripts in ``folder`` (its pyproject.toml)."""
+    require(LINT_IMPORTS.exists(), f'{LINT_IMPORTS} is missing: pip install -e ".[test]"')
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(folder)},
+        timeout=120,
+    )
+
+
+def test_every_contract_is_kept():
+    result = lint_imports(REPO)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert f"Contracts: {len(CONTRACTS)} kept, 0 broken." in output, output
+
+
+def parse_time_modules() -> set[str]:
+    """The aeflow modules a ``snakemake`` start runs: those the Snakefile and rules/
+    import, and what they import in turn (read with ast, as the workflow's code inputs)."""
+    text = "\n".join(p.read_text() for p in [REPO / "Snakefile", *(REPO / "rules").glob("*.smk")])
+    imported = set(re.findall(r"^from aeflow import (\w+)", text, re.MULTILINE))
+    assert imported, "the Snakefile imports no aeflow module?"
+    files = set()
+    for name in imported:
+        files.add(REPO / "aeflow" / f"{name}.py")
+        files.update(codedeps.reached_modules(REPO / "aeflow" / f"{name}.py", REPO / "aeflow"))
+    return {f"aeflow.{f.stem}" for f in files if f.name != "__init__.py"}
+
+
+def test_the_parse_time_layer_holds_what_the_workflow_imports_when_parsed():
+    parse_time = parse_time_modules()
+    assert {"aeflow.grid", "aeflow.studies", "aeflow.schema", "aeflow.codedeps"} <= parse_time
+    lowest = CONTRACTS["layers"]["layers"][-1]
+    layer = {f"aeflow.{m.strip()}" for m in lowest.split(":")}
+    # every module a snakemake start imports, and helpers meant for it (aeflow.units)
+    assert parse_time <= layer, parse_time - layer
+    assert set(CONTRACTS["parse-time"]["source_modules"]) == layer
+    assert {"torch", "pandas"} <= set(CONTRACTS["parse-time"]["forbidden_modules"])
+
+
+VIOLATIONS = [  # (file, line appended, what lint-imports says)
+    ("aeflow/grid.py", "import torch", "aeflow.grid is not allowed to import torch"),
+    ("aeflow/studies.py", "import pandas", "aeflow.studies is not allowed to import pandas"),
+    ("aeflow/models.py", "from aeflow import tables", "aeflow.models -> aeflow.tables"),
+    ("aeflow/cost.py", "from aeflow import data", "aeflow.cost -> aeflow.data"),
+    ("aeflow/files.py", "import scripts.train", "aeflow.files -> scripts.train"),
+]
+
+
+@pytest.mark.parametrize("edited, line, message", VIOLATIONS, ids=[v[1] for v in VIOLATIONS])
+def test_a_broken_contract_fails(tmp_path, edited, line, message):
+    for part in ("aeflow", "scripts"):
+        shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(REPO / "pyproject.toml", tmp_path)
+    with open(tmp_path / edited, "a") as module:
+        module.write(f"\n{line}\n")
+    result = lint_imports(tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "BROKEN" in output and message in output, output
