@@ -17,6 +17,8 @@ from workflow_helpers import command, copy_workflow, environment, in_process, wr
 pytestmark = pytest.mark.workflow
 
 TRAINING_RULES = ("train_autoencoder", "train_classifier")
+# engine.pack's default, auto, trains a configuration's seeds as one pack job on a GPU
+PACK_RULES = ("train_autoencoder_seeds", "train_classifier_seeds")
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +81,11 @@ def test_training_jobs_take_one_gpu_each_where_there_are_gpus(setup):
     workflow, config, root = setup
     output = dry_run(workflow, write_config(root / "auto.yaml", config), fake_gpus(root, 2))
     resources = gpu_resources(output)
-    assert all(resources[rule] == {1} for rule in TRAINING_RULES), resources
-    assert "device: cuda, one training job per GPU" in output
-    # device: cpu keeps them on the cores however many GPUs there are
+    assert set(PACK_RULES) <= set(resources), resources
+    assert not set(TRAINING_RULES) & set(resources), resources  # packs, not per-seed jobs
+    assert all(resources[rule] == {1} for rule in PACK_RULES), resources
+    assert "device: cuda, one training job at a time per GPU (2 visible)" in output
+    # device: cpu keeps them on the cores, one job a seed, however many GPUs there are
     cpu = write_config(root / "cpu.yaml", {**config, "device": "cpu"})
     resources = gpu_resources(dry_run(workflow, cpu, fake_gpus(root, 2)))
     assert all(resources[rule] == {0} for rule in TRAINING_RULES), resources
