@@ -338,6 +338,9 @@ def _only_match(autoencoders: dict[str, dict], shape: dict, overrides: dict) -> 
     return found[0] if len(found) == 1 else None
 
 
+BASE_LABEL = "base"  # describe()'s label of the base configuration itself
+
+
 def describe(params: dict, base: dict) -> str:
     """Short label of how a configuration differs from the base: "base", "lr=0.01"."""
     diff = [
@@ -357,4 +360,4 @@ def describe(params: dict, base: dict) -> str:
         for k in sorted(_ABSENT)
         if k in base and k not in params
     ]
-    return ", ".join(diff) or "base"
+    return ", ".join(diff) or BASE_LABEL

@@ -20,6 +20,9 @@ and the tables (verdicts, summaries, differences) is :mod:`aeflow.findings`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
 from aeflow import grid
 from aeflow.grid import GridError
 
@@ -59,6 +62,84 @@ MAIN_NOTE = (
     "The configuration's top-level autoencoder and classifier blocks: the bases every "
     "study starts from, the initialisations and the sweeps around the bases."
 )
+
+
+def initialised_label(initialisation: str, label: str) -> str:
+    """The one "initialisation: label" text of a classifier where a figure, table or claim
+    shows several initialisations: ``frozen`` for the base, ``frozen: lr=0.01`` else."""
+    return initialisation if label == grid.BASE_LABEL else f"{initialisation}: {label}"
+
+
+@dataclass(frozen=True, eq=False)
+class Study(Mapping):
+    """One study as the plan knows it: ids, labels, bases and resolved claims.
+
+    Read its fields as attributes at parse time; it is also a read-only mapping of the
+    same names (``study["classifiers"]``), and :meth:`as_dict` is the plain data the
+    report jobs receive as a Snakemake param (plain, so the params compare by value)."""
+
+    name: str
+    title: str
+    source: str
+    note: str
+    autoencoder_base: dict | None  # the study's canonical bases (None: no such block)
+    classifier_base: dict | None
+    autoencoders: dict  # {id: label}, in config order
+    classifiers: dict  # {id: label}, in config order
+    initialisations: dict  # {classifier id: initialisation}
+    autoencoder_sweeps: list
+    classifier_sweeps: list
+    autoencoder_configurations: bool
+    classifier_configurations: bool
+    base_autoencoder: str | None
+    base_classifiers: dict  # {initialisation: id}
+    seeds: list | None
+    seeds_by_labels: list  # (labels_up_to, seeds) pairs, smallest bound first
+    claims: list
+    reported: list
+    not_measurable: list
+    confusion_classifiers: dict  # {figure label: classifier id}
+    curve_classifiers: dict  # {figure label: classifier id}
+
+    def __getitem__(self, key):
+        if key not in _STUDY_FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(_STUDY_FIELDS)
+
+    def __len__(self):
+        return len(_STUDY_FIELDS)
+
+    def as_dict(self) -> dict:
+        return {key: getattr(self, key) for key in _STUDY_FIELDS}
+
+    @property
+    def several_initialisations(self) -> bool:
+        return len(self.base_classifiers) > 1
+
+    @property
+    def label_efficiency(self) -> bool:
+        """Whether the study sweeps the number of labels: its label-efficiency figure and
+        gains over scratch (the first such study also opens the report)."""
+        return "labels" in self.classifier_sweeps
+
+    def classifier_label(self, model_id: str) -> str:
+        """A classifier's label, starting with its initialisation when the study has several."""
+        label = self.classifiers[model_id]
+        if self.several_initialisations:
+            return initialised_label(self.initialisations[model_id], label)
+        return label
+
+    def labels(self, kind: str) -> dict[str, str]:
+        """{label: model id} of the study's autoencoders or classifiers, in config order."""
+        if kind == "autoencoder":
+            return {label: i for i, label in self.autoencoders.items()}
+        return {self.classifier_label(i): i for i in self.classifiers}
+
+
+_STUDY_FIELDS = tuple(f.name for f in fields(Study))
 
 
 def with_main(config: dict) -> dict:
@@ -173,47 +254,47 @@ def expand_studies(
             new_clf.update(clf_grid)
         if not ae_grid and not clf_grid:
             raise GridError(f"{where}: neither an autoencoder nor a classifier block")
-        study = {
-            "name": name,
-            "title": block.get("title") or f"Study {name}",
-            "source": block.get("source", ""),
-            "note": block.get("note", ""),
-            "autoencoder_base": ae_base if ae_grid else None,
-            "classifier_base": clf_base,
-            "autoencoders": {i: grid.describe(p, ae_base) for i, p in ae_grid.items()},
-            "classifiers": {i: grid.describe(p, clf_base) for i, p in clf_grid.items()},
-            "initialisations": {i: p["initialisation"] for i, p in clf_grid.items()},
-            "autoencoder_sweeps": list((block.get("autoencoder") or {}).get("sweeps") or {}),
-            "classifier_sweeps": list((block.get("classifier") or {}).get("sweeps") or {}),
-            "autoencoder_configurations": bool(
-                (block.get("autoencoder") or {}).get("configurations")
+        ctx = _Context(ae_grid, clf_grid, ae_base, clf_base, inits, train_size, classes)
+        classifiers = {i: grid.describe(p, clf_base) for i, p in clf_grid.items()}
+        initialisations = {i: p["initialisation"] for i, p in clf_grid.items()}
+        base_classifiers = {init: _find(clf_grid, clf_base, init) for init in inits}
+        seeds_by_labels = _seeds_by_labels(block, where)
+        claims = [ctx.claim(claim, f"{where}.claims[{k}]")
+                  for k, claim in enumerate(block.get("claims") or [])]  # fmt: skip
+        reported = [ctx.reported(entry, f"{where}.reported[{k}]")
+                    for k, entry in enumerate(block.get("reported") or [])]  # fmt: skip
+        study = Study(
+            name=name,
+            title=block.get("title") or f"Study {name}",
+            source=block.get("source", ""),
+            note=block.get("note", ""),
+            autoencoder_base=ae_base if ae_grid else None,
+            classifier_base=clf_base,
+            autoencoders={i: grid.describe(p, ae_base) for i, p in ae_grid.items()},
+            classifiers=classifiers,
+            initialisations=initialisations,
+            autoencoder_sweeps=list((block.get("autoencoder") or {}).get("sweeps") or {}),
+            classifier_sweeps=list((block.get("classifier") or {}).get("sweeps") or {}),
+            autoencoder_configurations=bool((block.get("autoencoder") or {}).get("configurations")),
+            classifier_configurations=bool((block.get("classifier") or {}).get("configurations")),
+            base_autoencoder=_find(ae_grid, ae_base, None) if ae_grid else None,
+            base_classifiers=base_classifiers,
+            seeds=block.get("seeds"),
+            seeds_by_labels=seeds_by_labels,
+            claims=claims,
+            reported=reported,
+            not_measurable=[
+                {"quote": e["quote"], "source": e.get("source", ""), "reason": e["reason"]}
+                for e in block.get("not_measurable") or []
+            ],
+            confusion_classifiers=_confusion_classifiers(
+                base_classifiers, claims, reported, clf_grid, clf_base
             ),
-            "classifier_configurations": bool(
-                (block.get("classifier") or {}).get("configurations")
+            curve_classifiers=_curve_classifiers(
+                base_classifiers, classifiers, initialisations, clf_base,
+                block.get("classifier"), clf_grid, train_size,
             ),
-            "base_autoencoder": _find(ae_grid, ae_base, None) if ae_grid else None,
-            "base_classifiers": {init: _find(clf_grid, clf_base, init) for init in inits},
-        }
-        study["seeds"] = block.get("seeds")
-        study["seeds_by_labels"] = _seeds_by_labels(block, where)
-        study["claims"] = [
-            _resolve_claim(claim, f"{where}.claims[{k}]", ae_grid, clf_grid, ae_base, clf_base,
-                           inits, train_size, classes)
-            for k, claim in enumerate(block.get("claims") or [])
-        ]  # fmt: skip
-        study["reported"] = [
-            _resolve_reported(entry, f"{where}.reported[{k}]", ae_grid, clf_grid, ae_base,
-                              clf_base, inits, train_size)
-            for k, entry in enumerate(block.get("reported") or [])
-        ]  # fmt: skip
-        study["not_measurable"] = [
-            {"quote": entry["quote"], "source": entry.get("source", ""), "reason": entry["reason"]}
-            for entry in block.get("not_measurable") or []
-        ]
-        study["confusion_classifiers"] = _confusion_classifiers(study, clf_grid, clf_base)
-        study["curve_classifiers"] = _curve_classifiers(
-            study, block.get("classifier"), clf_grid, train_size
-        )
+        )  # fmt: skip
         studies[name] = study
     return studies, new_ae, new_clf
 
@@ -249,159 +330,177 @@ def _find(configurations: dict, params: dict, initialisation) -> str | None:
     return None
 
 
-def _confusion_classifiers(study: dict, clf_grid: dict, clf_base: dict | None) -> dict:
+def _confusion_classifiers(base_classifiers, claims, reported, clf_grid, clf_base) -> dict:
     """{figure label: classifier id}: the study's base classifiers (by initialisation),
     then every classifier a claim or a reported number names, once each, in config
     order; the study's confusion-matrix figure shows them all."""
-    several = len(study["base_classifiers"]) > 1
-    out = {init: i for init, i in study["base_classifiers"].items() if i is not None}
-    named = [c[arm] for c in study["claims"] if c["model"] == "classifier"
+    several = len(base_classifiers) > 1
+    out = {init: i for init, i in base_classifiers.items() if i is not None}
+    named = [c[arm] for c in claims if c["model"] == "classifier"
              for arm in ("a", "b") if arm in c]  # fmt: skip
-    named += [c["configuration"] for c in study["claims"] if c["kind"] == "confusion"]
-    named += [r["id"] for r in study["reported"] if r["model"] == "classifier"]
+    named += [c["configuration"] for c in claims if c["kind"] == "confusion"]
+    named += [r["id"] for r in reported if r["model"] == "classifier"]
     for model_id in named:
         if model_id in out.values():
             continue
         params = clf_grid[model_id]
         label = grid.describe(params, clf_base)
         if several:
-            label = params["initialisation"] + ("" if label == "base" else f", {label}")
+            label = initialised_label(params["initialisation"], label)
         out[label] = model_id
     return out
 
 
-def _curve_classifiers(study: dict, block: dict | None, clf_grid: dict, train_size) -> dict:
+def _curve_classifiers(
+    base_classifiers, classifiers, initialisations, clf_base, block, clf_grid, train_size
+) -> dict:
     """{figure label: classifier id} of a study's learning-curve figure: its base
     classifier of each initialisation and its explicit configurations (its sweeps have
     figures of their own); labels start with the initialisation when it has several."""
     if not clf_grid:
         return {}
-    several = len(study["base_classifiers"]) > 1
-    ids = [i for i in study["base_classifiers"].values() if i is not None]
+    several = len(base_classifiers) > 1
+    ids = [i for i in base_classifiers.values() if i is not None]
     for overrides in (block or {}).get("configurations") or []:
-        params = grid.canonical({**study["classifier_base"], **overrides}, train_size)
-        ids += [_find(clf_grid, params, init) for init in study["base_classifiers"]]
+        params = grid.canonical({**clf_base, **overrides}, train_size)
+        ids += [_find(clf_grid, params, init) for init in base_classifiers]
     out = {}
     for model_id in dict.fromkeys(i for i in ids if i is not None):
-        label = study["classifiers"][model_id]
+        label = classifiers[model_id]
         if several:
-            init = study["initialisations"][model_id]
-            label = init + ("" if label == "base" else f": {label}")
+            label = initialised_label(initialisations[model_id], label)
         out[label] = model_id
     return out
 
 
-def _resolve_arm(kind, selector, where, ae_grid, clf_grid, ae_base, clf_base, inits, train_size):
-    """The id of the study's configuration that ``selector`` (overrides of the study's
-    base, classifiers may add ``initialisation``) names; a GridError naming ``where``."""
-    configurations = ae_grid if kind == "autoencoder" else clf_grid
-    if not configurations:
-        raise GridError(f"{where}: the study trains no {kind}s")
-    keys = grid.AUTOENCODER_KEYS if kind == "autoencoder" else grid.CLASSIFIER_KEYS
-    base = ae_base if kind == "autoencoder" else clf_base
-    overrides = dict(selector)
-    init = overrides.pop("initialisation", inits[0] if kind == "classifier" else None)
-    unknown = set(overrides) - set(keys)
-    if unknown:
-        raise GridError(f"{where}: unknown hyperparameter(s) {', '.join(sorted(unknown))}")
-    found = _find(configurations, grid.canonical({**base, **overrides}, train_size), init)
-    if found is None:
-        raise GridError(
-            f"{where}: {selector} is not a configuration of the study; add it "
-            "to the study's sweeps or configurations"
-        )
-    return found
+@dataclass(frozen=True)
+class _Context:
+    """What resolving a study's claims and reported numbers needs: the study's grids and
+    bases, its initialisations (the first is a selector's default), the training-set size
+    (``batch_size: full``) and the data's class names (confusion claims)."""
 
+    ae_grid: dict
+    clf_grid: dict
+    ae_base: dict
+    clf_base: dict | None
+    inits: list
+    train_size: int | None
+    classes: list | None = None
 
-def _resolve_reported(entry, where, ae_grid, clf_grid, ae_base, clf_base, inits, train_size):
-    """A seed's reported number, tied to the study's configuration it belongs to."""
-    kind = entry["model"]
-    model_id = _resolve_arm(kind, entry["configuration"], f"{where}.configuration", ae_grid,
-                            clf_grid, ae_base, clf_base, inits, train_size)  # fmt: skip
-    configurations = ae_grid if kind == "autoencoder" else clf_grid
-    base = ae_base if kind == "autoencoder" else clf_base
-    return {
-        "model": kind,
-        "id": model_id,
-        "label": _arm_label(kind, entry["configuration"], configurations[model_id], base),
-        "metric": entry["metric"],
-        "value": float(entry["value"]),
-        "source": entry["source"],
-    }
+    def configurations(self, kind: str) -> dict:
+        return self.ae_grid if kind == "autoencoder" else self.clf_grid
 
+    def base(self, kind: str) -> dict | None:
+        return self.ae_base if kind == "autoencoder" else self.clf_base
 
-def _resolve_claim(
-    claim, where, ae_grid, clf_grid, ae_base, clf_base, inits, train_size, classes=None
-):
-    """A claim as plain data: its kind, its arms as configuration ids with labels, and its
-    measure (:func:`_measure`); a GridError naming ``where`` for keys that do not fit
-    the kind, unknown configurations, measures or classes."""
-    kind = claim.get("kind", "comparison")
-    if kind not in CLAIM_KINDS:
-        raise GridError(f"{where}.kind: {kind!r} unknown; allowed: {', '.join(CLAIM_KINDS)}")
-    model = claim["model"]
-    needed = KIND_KEYS[kind]
-    missing = sorted(needed - set(claim))
-    if missing:
-        raise GridError(f"{where}: a {kind} claim needs {', '.join(missing)}")
-    allowed = needed | OPTIONAL_KEYS.get(kind, set())
-    other = set().union(*KIND_KEYS.values(), *OPTIONAL_KEYS.values()) - allowed
-    stray = sorted(other & set(claim))
-    if stray:
-        raise GridError(f"{where}: {', '.join(stray)} do(es) not belong to a {kind} claim")
-    configurations = ae_grid if model == "autoencoder" else clf_grid
-    base = ae_base if model == "autoencoder" else clf_base
-    out = {
-        "kind": kind,
-        "claim": claim["claim"],
-        "quote": claim.get("quote", ""),
-        "source": claim.get("source", ""),
-        "model": model,
-    }
+    def arm(self, kind, selector, where) -> str:
+        """The id of the study's configuration that ``selector`` (overrides of the study's
+        base, classifiers may add ``initialisation``) names; a GridError naming ``where``."""
+        configurations = self.configurations(kind)
+        if not configurations:
+            raise GridError(f"{where}: the study trains no {kind}s")
+        keys = grid.AUTOENCODER_KEYS if kind == "autoencoder" else grid.CLASSIFIER_KEYS
+        overrides = dict(selector)
+        init = overrides.pop("initialisation", self.inits[0] if kind == "classifier" else None)
+        unknown = set(overrides) - set(keys)
+        if unknown:
+            raise GridError(f"{where}: unknown hyperparameter(s) {', '.join(sorted(unknown))}")
+        wanted = grid.canonical({**self.base(kind), **overrides}, self.train_size)
+        found = _find(configurations, wanted, init)
+        if found is None:
+            raise GridError(
+                f"{where}: {selector} is not a configuration of the study; add it "
+                "to the study's sweeps or configurations"
+            )
+        return found
 
-    def arm(key):
-        return _resolve_arm(model, claim[key], f"{where}.{key}", ae_grid, clf_grid, ae_base,
-                            clf_base, inits, train_size)  # fmt: skip
+    def arm_label(self, kind, selector, model_id) -> str:
+        """An arm's label: how it differs from the study's base, after its initialisation
+        when the selector names one."""
+        params = self.configurations(kind)[model_id]
+        label = grid.describe(params, self.base(kind))
+        if kind == "classifier" and "initialisation" in selector:
+            return initialised_label(params["initialisation"], label)
+        return label
 
-    if kind == "confusion":
-        if model != "classifier":
-            raise GridError(f"{where}.model: a confusion claim is about a classifier")
-        out["configuration"] = arm("configuration")
-        out["label"] = _arm_label(model, claim["configuration"],
-                                  configurations[out["configuration"]], base)  # fmt: skip
-        out["classes"] = _confusion_classes(claim, where, classes)
-        return out
-    if kind == "value":
-        out["configuration"] = arm("configuration")
-        out["label"] = _arm_label(model, claim["configuration"],
-                                  configurations[out["configuration"]], base)  # fmt: skip
+    def reported(self, entry, where) -> dict:
+        """A seed's reported number, tied to the study's configuration it belongs to."""
+        kind = entry["model"]
+        model_id = self.arm(kind, entry["configuration"], f"{where}.configuration")
+        return {
+            "model": kind,
+            "id": model_id,
+            "label": self.arm_label(kind, entry["configuration"], model_id),
+            "metric": entry["metric"],
+            "value": float(entry["value"]),
+            "source": entry["source"],
+        }
+
+    def claim(self, claim, where) -> dict:
+        """A claim as plain data: its kind, its arms as configuration ids with labels, and
+        its measure (:func:`_measure`); a GridError naming ``where`` for keys that do not
+        fit the kind, unknown configurations, measures or classes."""
+        kind = claim.get("kind", "comparison")
+        if kind not in CLAIM_KINDS:
+            raise GridError(f"{where}.kind: {kind!r} unknown; allowed: {', '.join(CLAIM_KINDS)}")
+        model = claim["model"]
+        needed = KIND_KEYS[kind]
+        missing = sorted(needed - set(claim))
+        if missing:
+            raise GridError(f"{where}: a {kind} claim needs {', '.join(missing)}")
+        allowed = needed | OPTIONAL_KEYS.get(kind, set())
+        other = set().union(*KIND_KEYS.values(), *OPTIONAL_KEYS.values()) - allowed
+        stray = sorted(other & set(claim))
+        if stray:
+            raise GridError(f"{where}: {', '.join(stray)} do(es) not belong to a {kind} claim")
+        out = {
+            "kind": kind,
+            "claim": claim["claim"],
+            "quote": claim.get("quote", ""),
+            "source": claim.get("source", ""),
+            "model": model,
+        }
+
+        def arm(key):
+            return self.arm(model, claim[key], f"{where}.{key}")
+
+        if kind == "confusion":
+            if model != "classifier":
+                raise GridError(f"{where}.model: a confusion claim is about a classifier")
+            out["configuration"] = arm("configuration")
+            out["label"] = self.arm_label(model, claim["configuration"], out["configuration"])
+            out["classes"] = _confusion_classes(claim, where, self.classes)
+            return out
+        if kind == "value":
+            out["configuration"] = arm("configuration")
+            out["label"] = self.arm_label(model, claim["configuration"], out["configuration"])
+            out["measure"] = _measure(claim["metric"], model, f"{where}.metric")
+            if "reference" in out["measure"]:
+                raise GridError(f"{where}.metric: a value claim has no arm a or b to take a "
+                                "final value from; give a number")  # fmt: skip
+            out["metric"] = out["measure"]["label"]
+            out["bounds"] = _bounds(claim, where)
+            return out
+        ids = {key: arm(key) for key in ARMS}
+        if ids["a"] == ids["b"]:
+            raise GridError(f"{where}: arms a and b are the same configuration")
+        out.update(ids)
+        for key in ARMS:
+            out[f"{key}_label"] = self.arm_label(model, claim[key], ids[key])
         out["measure"] = _measure(claim["metric"], model, f"{where}.metric")
-        if "reference" in out["measure"]:
-            raise GridError(f"{where}.metric: a value claim has no arm a or b to take a "
-                            "final value from; give a number")  # fmt: skip
+        reference = out["measure"].get("reference")
+        if reference is not None:  # epochs to an arm's own final value
+            out["measure"]["reference_id"] = ids[reference]
+            out["measure"]["label"] += f" ({out[f'{reference}_label']})"
         out["metric"] = out["measure"]["label"]
-        out["bounds"] = _bounds(claim, where)
+        if kind == "comparison":
+            out["better"] = claim["better"]
+        else:
+            margin = float(claim["margin"])
+            if not margin > 0:
+                raise GridError(f"{where}.margin: must be above 0, got {claim['margin']!r}")
+            out["margin"] = margin
         return out
-    ids = {key: arm(key) for key in ARMS}
-    if ids["a"] == ids["b"]:
-        raise GridError(f"{where}: arms a and b are the same configuration")
-    out.update(ids)
-    for key in ARMS:
-        out[f"{key}_label"] = _arm_label(model, claim[key], configurations[ids[key]], base)
-    out["measure"] = _measure(claim["metric"], model, f"{where}.metric")
-    reference = out["measure"].get("reference")
-    if reference is not None:  # epochs to an arm's own final value
-        out["measure"]["reference_id"] = ids[reference]
-        out["measure"]["label"] += f" ({out[f'{reference}_label']})"
-    out["metric"] = out["measure"]["label"]
-    if kind == "comparison":
-        out["better"] = claim["better"]
-    else:
-        margin = float(claim["margin"])
-        if not margin > 0:
-            raise GridError(f"{where}.margin: must be above 0, got {claim['margin']!r}")
-        out["margin"] = margin
-    return out
 
 
 def _bounds(claim, where) -> dict:
@@ -523,15 +622,6 @@ def _measure(metric, model: str, where: str) -> dict:
         return {"type": "worsening", "split": split, "metric": name, "unit": unit,
                 "label": f"worsening of the {split} {name} ({gap})"}  # fmt: skip
     raise GridError(f"{where}: {metric!r} is not a measure")
-
-
-def _arm_label(kind, overrides, params, base):
-    label = grid.describe(params, base)
-    if kind == "classifier" and "initialisation" in overrides:
-        return (
-            f"{params['initialisation']}, {label}" if label != "base" else params["initialisation"]
-        )
-    return label
 
 
 def column_unit(column: str) -> str:

@@ -775,8 +775,8 @@ def test_confusion_figure_shows_every_classifier_a_claim_or_reported_number_name
                             "better": "higher"})  # fmt: skip
     found, _, clf = expanded({"004": block})
     labels = found["004"]["confusion_classifiers"]
-    assert list(labels) == ["frozen", "finetune", "finetune, hidden=64"]
-    assert clf[labels["finetune, hidden=64"]]["hidden"] == "64"
+    assert list(labels) == ["frozen", "finetune", "finetune: hidden=64"]
+    assert clf[labels["finetune: hidden=64"]]["hidden"] == "64"
     assert list(four["confusion_classifiers"]) == ["frozen", "finetune"]
 
 
