@@ -49,10 +49,10 @@ include: "rules/common.smk"
 
 wildcard_constraints:
     seed=r"\d+",
-    ae=MODEL_ID,
-    clf=MODEL_ID,
+    ae=aeflow_plan.MODEL_ID,
+    clf=aeflow_plan.MODEL_ID,
     init="|".join(aeflow_grid.INITIALISATIONS),
-    study="|".join(map(re.escape, STUDIES)) or "none",
+    study="|".join(map(re.escape, PLAN.studies)) or "none",
 
 
 include: "rules/data.smk"

@@ -13,51 +13,51 @@ rule train_autoencoder:
     benchmark:
         "results/benchmarks/train_autoencoder/{ae}_seed{seed}.tsv"
     wildcard_constraints:
-        ae=PER_SEED_JOBS["autoencoder"],
+        ae=PLAN.job_ids("autoencoder", pack=False),
     conda:
         "../envs/aeflow.yaml"
     threads: 2
     resources:
-        gpu=TRAINING_GPU,
+        gpu=PLAN.training_gpu,
     params:
-        hp=lambda w: AUTOENCODERS[w.ae],
+        hp=lambda w: PLAN.autoencoders[w.ae],
         device=config["device"],
         deterministic=config["deterministic"],
         gpu_slots=GPU_SLOTS,
-        engine=TRAINING_ENGINE,
+        engine=PLAN.engine,
     script:
         script_path("train")
 
 
 # Every seed of a configuration in one job, as one pack (engine.pack, rules/common.smk):
-# the same files as train_autoencoder; of the two, only the one PACK_SEEDS picks matches any.
+# the same files as train_autoencoder; of the two, only the one PLAN.pack picks matches any.
 rule train_autoencoder_seeds:
     input:
         data=DATASET,
         code=code("train_seeds"),
     output:
-        model=expand("results/autoencoder/{{ae}}/seed{seed}/model.pt", seed=SEEDS),
+        model=expand("results/autoencoder/{{ae}}/seed{seed}/model.pt", seed=PLAN.seeds),
         history=expand(
-            "results/autoencoder/{{ae}}/seed{seed}/history.parquet", seed=SEEDS
+            "results/autoencoder/{{ae}}/seed{seed}/history.parquet", seed=PLAN.seeds
         ),
     log:
         "logs/autoencoder/{ae}/train_seeds.log",
     benchmark:
         "results/benchmarks/train_autoencoder/{ae}_seeds.tsv"
     wildcard_constraints:
-        ae=PACK_JOBS["autoencoder"],
+        ae=PLAN.job_ids("autoencoder", pack=True),
     conda:
         "../envs/aeflow.yaml"
     threads: 2
     resources:
-        gpu=TRAINING_GPU,
+        gpu=PLAN.training_gpu,
     params:
-        hp=lambda w: AUTOENCODERS[w.ae],
-        seeds=SEEDS,
+        hp=lambda w: PLAN.autoencoders[w.ae],
+        seeds=PLAN.seeds,
         device=config["device"],
         deterministic=config["deterministic"],
         gpu_slots=GPU_SLOTS,
-        engine=TRAINING_ENGINE,
+        engine=PLAN.engine,
     script:
         script_path("train_seeds")
 

@@ -12,49 +12,49 @@ rule train_classifier:
     benchmark:
         "results/benchmarks/train_classifier/{clf}_seed{seed}.tsv"
     wildcard_constraints:
-        clf=PER_SEED_JOBS["classifier"],
+        clf=PLAN.job_ids("classifier", pack=False),
     conda:
         "../envs/aeflow.yaml"
     threads: 2
     resources:
-        gpu=TRAINING_GPU,
+        gpu=PLAN.training_gpu,
     params:
-        hp=lambda w: CLASSIFIERS[w.clf],
+        hp=lambda w: PLAN.classifiers[w.clf],
         device=config["device"],
         deterministic=config["deterministic"],
         gpu_slots=GPU_SLOTS,
-        engine=TRAINING_ENGINE,
+        engine=PLAN.engine,
     script:
         script_path("train")
 
 
 # Every seed of a configuration in one job, as one pack (engine.pack, rules/common.smk):
-# the same files as train_classifier; of the two, only the one PACK_SEEDS picks matches any.
+# the same files as train_classifier; of the two, only the one PLAN.pack picks matches any.
 rule train_classifier_seeds:
     input:
         unpack(classifier_pack_inputs),
     output:
-        model=expand("results/classifier/{{clf}}/seed{seed}/model.pt", seed=SEEDS),
+        model=expand("results/classifier/{{clf}}/seed{seed}/model.pt", seed=PLAN.seeds),
         history=expand(
-            "results/classifier/{{clf}}/seed{seed}/history.parquet", seed=SEEDS
+            "results/classifier/{{clf}}/seed{seed}/history.parquet", seed=PLAN.seeds
         ),
     log:
         "logs/classifier/{clf}/train_seeds.log",
     benchmark:
         "results/benchmarks/train_classifier/{clf}_seeds.tsv"
     wildcard_constraints:
-        clf=PACK_JOBS["classifier"],
+        clf=PLAN.job_ids("classifier", pack=True),
     conda:
         "../envs/aeflow.yaml"
     threads: 2
     resources:
-        gpu=TRAINING_GPU,
+        gpu=PLAN.training_gpu,
     params:
-        hp=lambda w: CLASSIFIERS[w.clf],
-        seeds=SEEDS,
+        hp=lambda w: PLAN.classifiers[w.clf],
+        seeds=PLAN.seeds,
         device=config["device"],
         deterministic=config["deterministic"],
         gpu_slots=GPU_SLOTS,
-        engine=TRAINING_ENGINE,
+        engine=PLAN.engine,
     script:
         script_path("train_seeds")

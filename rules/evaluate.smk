@@ -15,7 +15,7 @@ rule evaluate_autoencoder:
     conda:
         "../envs/aeflow.yaml"
     params:
-        hp=lambda w: AUTOENCODERS[w.ae],
+        hp=lambda w: PLAN.autoencoders[w.ae],
         device=config["device"],
         shown=config["figures"]["reconstructions"],
     script:
@@ -36,7 +36,7 @@ rule evaluate_classifier:
     conda:
         "../envs/aeflow.yaml"
     params:
-        hp=lambda w: CLASSIFIERS[w.clf],
+        hp=lambda w: PLAN.classifiers[w.clf],
         device=config["device"],
     script:
         script_path("evaluate")

@@ -6,7 +6,7 @@ rule plot_latent_maps:
     input:
         data=DATASET,
         models=lambda w: [
-            f"results/autoencoder/{base_autoencoder()}/seed{SEEDS[0]}/model.pt"
+            f"results/autoencoder/{PLAN.base_autoencoder()}/seed{PLAN.seeds[0]}/model.pt"
         ],
         code=code("plot_latent_maps"),
     output:
@@ -22,7 +22,7 @@ rule plot_latent_maps:
     conda:
         "../envs/aeflow.yaml"
     params:
-        hps=lambda w: [AUTOENCODERS[base_autoencoder()]],
+        hps=lambda w: [PLAN.autoencoders[PLAN.base_autoencoder()]],
         labels=[""],
         methods=["pca", "tsne"],
         title="Test-set latents of the base autoencoder",

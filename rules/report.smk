@@ -28,29 +28,29 @@ rule report:
         # the raw facts; aeflow.report.setup_rows writes the setup table's text
         setup={
             "data": DATA,
-            "seeds": SEEDS,
+            "seeds": PLAN.seeds,
             "device": config["device"],
             "autoencoder": {
-                "base": AE_BASE,
+                "base": PLAN.ae_base,
                 "sweeps": config["autoencoder"].get("sweeps"),
             },
             "classifier": {
-                "base": CLF_BASE,
-                "initialisations": INITIALISATIONS,
+                "base": PLAN.clf_base,
+                "initialisations": config["classifier"]["initialisations"],
                 "sweeps": config["classifier"].get("sweeps"),
             },
             "counts": {
-                "autoencoder": len(AUTOENCODERS),
-                "classifier": len(CLASSIFIERS),
+                "autoencoder": len(PLAN.autoencoders),
+                "classifier": len(PLAN.classifiers),
             },
         },
         # names and content hashes: a moved checkout or config file reruns nothing
         config_files=aeflow_provenance.config_digests(workflow.configfiles),
         captions=[figure_caption_text(f) for f in FIGURES],
-        base_classifiers=base_classifiers(),
-        studies=STUDIES,
-        label_efficiency=[name for name in STUDIES if label_efficiency_study(name)],
-        all_labels=_train_size(),
+        base_classifiers=PLAN.base_classifiers(),
+        studies=PLAN.study_data(),
+        label_efficiency=PLAN.label_efficiency_studies(),
+        all_labels=PLAN.train_size,
         study_figures={
             name: [(f, figure_caption_text(f)) for f in figures]
             for name, figures in STUDY_FIGURES.items()

@@ -22,8 +22,8 @@ rule plot_study_autoencoder_sweep:
         "../envs/aeflow.yaml"
     params:
         kind="autoencoder",
-        base=lambda w: STUDIES[w.study]["autoencoder_base"],
-        model_ids=lambda w: list(STUDIES[w.study]["autoencoders"]),
+        base=lambda w: PLAN.studies[w.study].autoencoder_base,
+        model_ids=lambda w: list(PLAN.studies[w.study].autoencoders),
     script:
         script_path("plot_sweep")
 
@@ -46,7 +46,7 @@ rule plot_study_autoencoder_curves:
     conda:
         "../envs/aeflow.yaml"
     params:
-        model_ids=lambda w: study_labels(w.study, "autoencoder"),
+        model_ids=lambda w: PLAN.study_labels(w.study, "autoencoder"),
     script:
         script_path("plot_autoencoder_curves")
 
@@ -55,8 +55,8 @@ rule plot_study_reconstructions:
     input:
         reconstructions=lambda w: expand(
             "results/autoencoder/{ae}/seed{seed}/reconstructions.pt",
-            ae=STUDIES[w.study]["autoencoders"],
-            seed=SEEDS[0],
+            ae=PLAN.studies[w.study].autoencoders,
+            seed=PLAN.seeds[0],
         ),
         code=code("plot_reconstructions"),
     output:
@@ -73,7 +73,7 @@ rule plot_study_reconstructions:
     conda:
         "../envs/aeflow.yaml"
     params:
-        labels=lambda w: list(STUDIES[w.study]["autoencoders"].values()),
+        labels=lambda w: list(PLAN.studies[w.study].autoencoders.values()),
     script:
         script_path("plot_reconstructions")
 
@@ -100,10 +100,10 @@ rule plot_study_classifier_sweep:
     params:
         kind="classifier",
         base=lambda w: {
-            **STUDIES[w.study]["classifier_base"],
+            **PLAN.studies[w.study].classifier_base,
             "initialisation": w.init,
         },
-        model_ids=lambda w: list(STUDIES[w.study]["classifiers"]),
+        model_ids=lambda w: list(PLAN.studies[w.study].classifiers),
     script:
         script_path("plot_sweep")
 
@@ -126,7 +126,7 @@ rule plot_study_classifier_curves:
     conda:
         "../envs/aeflow.yaml"
     params:
-        model_ids=lambda w: STUDIES[w.study]["curve_classifiers"],
+        model_ids=lambda w: PLAN.studies[w.study].curve_classifiers,
     script:
         script_path("plot_classifier_curves")
 
@@ -149,7 +149,7 @@ rule plot_study_test_accuracy:
     conda:
         "../envs/aeflow.yaml"
     params:
-        model_ids=lambda w: study_labels(w.study, "classifier"),
+        model_ids=lambda w: PLAN.study_labels(w.study, "classifier"),
         group="configuration",
     script:
         script_path("plot_test_accuracy")
@@ -173,7 +173,7 @@ rule plot_study_confusion_matrices:
     conda:
         "../envs/aeflow.yaml"
     params:
-        model_ids=lambda w: STUDIES[w.study]["confusion_classifiers"],
+        model_ids=lambda w: PLAN.studies[w.study].confusion_classifiers,
     script:
         script_path("plot_confusion_matrices")
 
@@ -196,8 +196,8 @@ rule plot_study_label_efficiency:
     conda:
         "../envs/aeflow.yaml"
     params:
-        model_ids=lambda w: list(STUDIES[w.study]["classifiers"]),
-        all_labels=_train_size(),
+        model_ids=lambda w: list(PLAN.studies[w.study].classifiers),
+        all_labels=PLAN.train_size,
     script:
         script_path("plot_label_efficiency")
 
@@ -207,8 +207,8 @@ rule plot_study_latent_maps:
         data=DATASET,
         models=lambda w: expand(
             "results/autoencoder/{ae}/seed{seed}/model.pt",
-            ae=STUDIES[w.study]["autoencoders"],
-            seed=SEEDS[0],
+            ae=PLAN.studies[w.study].autoencoders,
+            seed=PLAN.seeds[0],
         ),
         code=code("plot_latent_maps"),
     output:
@@ -225,10 +225,10 @@ rule plot_study_latent_maps:
     conda:
         "../envs/aeflow.yaml"
     params:
-        hps=lambda w: [AUTOENCODERS[i] for i in STUDIES[w.study]["autoencoders"]],
-        labels=lambda w: list(STUDIES[w.study]["autoencoders"].values()),
+        hps=lambda w: [PLAN.autoencoders[i] for i in PLAN.studies[w.study].autoencoders],
+        labels=lambda w: list(PLAN.studies[w.study].autoencoders.values()),
         methods=config["figures"]["study_latent_maps"],
-        title=lambda w: f"Test-set latents of the autoencoders of {STUDIES[w.study]['title']}",
+        title=lambda w: f"Test-set latents of the autoencoders of {PLAN.studies[w.study].title}",
         device=config["device"],
         points=config["figures"]["latent_points"],
     script:
