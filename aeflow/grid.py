@@ -302,13 +302,14 @@ def classifier_grid(
             ae_id = None
             if init != "scratch":
                 # keys absent at their default (ABSENT) count as their default
-                shape = {k: params.get(k, DEFAULTS.get(k)) for k in ENCODER_KEYS}
+                full = hyperparameters.complete(params, hyperparameters.CLASSIFIER)
+                shape = {k: full[k] for k in ENCODER_KEYS}
                 wanted = canonical({**ae_base, **shape, **overrides}, train_size)
+                have = hyperparameters.complete(wanted, hyperparameters.AUTOENCODER)
                 for key in ("latent", *(k for k in ENCODER_KEYS if k != "latent")):
-                    if wanted.get(key, DEFAULTS.get(key)) != shape[key]:
+                    if have[key] != shape[key]:
                         raise GridError(
-                            f"{where}.autoencoder: {key} {wanted.get(key, DEFAULTS.get(key))!r} "
-                            "does not match "
+                            f"{where}.autoencoder: {key} {have[key]!r} does not match "
                             f"the classifier's {key} {shape[key]!r}"
                         )
                 ae_id = ids_by_params.get(json.dumps(wanted, sort_keys=True))
@@ -330,11 +331,10 @@ def _only_match(autoencoders: dict[str, dict], shape: dict, overrides: dict) -> 
     """The one autoencoder with this encoder shape (and the overrides), if only one has it."""
     wanted = canonical({**shape, **overrides})
     wanted.update({k: v for k, v in shape.items() if k not in wanted})  # absent defaults too
-    found = [
-        i
-        for i, p in autoencoders.items()
-        if all(p.get(k, DEFAULTS.get(k)) == v for k, v in wanted.items())
-    ]
+    full = {
+        i: hyperparameters.complete(p, hyperparameters.AUTOENCODER) for i, p in autoencoders.items()
+    }
+    found = [i for i, p in full.items() if all(p.get(k) == v for k, v in wanted.items())]
     return found[0] if len(found) == 1 else None
 
 

@@ -246,6 +246,17 @@ def keys(model: str) -> tuple[str, ...]:
     return tuple(name for name, h in HYPERPARAMETERS.items() if model in h.models)
 
 
+def complete(params: dict, kind: str) -> dict:
+    """``params`` with every hyperparameter of ``kind`` (``autoencoder`` or
+    ``classifier``), its default where ``params`` leave it out. A configuration's params
+    leave out keys at their default (:data:`ABSENT`), so that ids and tables stay as
+    published; what builds or trains a model reads the completed dict instead of filling
+    defaults itself. Other keys (``initialisation``, ``autoencoder_id``) are kept."""
+    if kind not in BOTH:
+        raise ValueError(f"kind must be one of {', '.join(BOTH)}, got {kind!r}")
+    return {**{name: HYPERPARAMETERS[name].default for name in keys(kind)}, **params}
+
+
 def defaults_when(at_default: str) -> dict:
     """{name: default} of the hyperparameters with this ``at_default``."""
     return {n: h.default for n, h in HYPERPARAMETERS.items() if h.at_default == at_default}

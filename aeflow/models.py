@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aeflow import grid
+from aeflow import grid, hyperparameters
 from aeflow.hyperparameters import HYPERPARAMETERS
 from aeflow.memory import (  # noqa: F401 (moved to aeflow.memory; for existing callers)
     preferred_memory_format,
@@ -427,7 +427,6 @@ DECODERS = {name: pair[1] for name, pair in ARCHITECTURES.items()}
 # Hyperparameters that shape an encoder besides its architecture and latent size (the
 # registry's encoder keys): a pretrained encoder fits a classifier only when these agree.
 ENCODER_OPTIONS = tuple(k for k in grid.ENCODER_KEYS if k not in ("architecture", "latent"))
-OPTION_DEFAULTS = {k: grid.DEFAULTS[k] for k in ENCODER_OPTIONS}
 
 
 def _two(channels):
@@ -444,15 +443,17 @@ def _pooling(name):
 
 
 def encoder_options(params: dict) -> dict:
-    """The encoder-shaping options of a configuration (defaults where absent)."""
-    return {k: params.get(k, OPTION_DEFAULTS[k]) for k in ENCODER_OPTIONS}
+    """The encoder-shaping options of a configuration, or of an export's options
+    (defaults where absent; both model kinds have every encoder key)."""
+    full = hyperparameters.complete(params, hyperparameters.AUTOENCODER)
+    return {k: full[k] for k in ENCODER_OPTIONS}
 
 
 def build_encoder(
     architecture, latent, dropout, options=None, dropout_at=DEFAULT["dropout_at"]
 ) -> nn.Module:
     _check(architecture=architecture, latent=latent)
-    options = {**OPTION_DEFAULTS, **(options or {})}
+    options = encoder_options(options or {})
     return ENCODERS[architecture](latent, dropout, dropout_at=dropout_at, **options)
 
 
@@ -561,27 +562,31 @@ def _check(architecture=None, output_activation=None, latent=None):
 
 
 def build_autoencoder(params: dict) -> Autoencoder:
+    """The autoencoder of a configuration's params (defaults where absent)."""
+    p = hyperparameters.complete(params, hyperparameters.AUTOENCODER)
     return Autoencoder(
-        params["architecture"],
-        params["latent"],
-        params["dropout"],
-        params["output_activation"],
-        decoder_batch_norm=params.get("decoder_batch_norm", grid.DEFAULTS["decoder_batch_norm"]),
-        output_dropout=params.get("output_dropout", grid.DEFAULTS["output_dropout"]),
-        decoder=params.get("decoder", grid.DEFAULTS["decoder"]),
-        **encoder_options(params),
+        p["architecture"],
+        p["latent"],
+        p["dropout"],
+        p["output_activation"],
+        decoder_batch_norm=p["decoder_batch_norm"],
+        output_dropout=p["output_dropout"],
+        decoder=p["decoder"],
+        **encoder_options(p),
     )
 
 
 def build_classifier(params: dict, classes: int = 10) -> Classifier:
+    """The classifier of a configuration's params (defaults where absent)."""
+    p = hyperparameters.complete(params, hyperparameters.CLASSIFIER)
     return Classifier(
-        params["architecture"],
-        params["latent"],
-        params["hidden"],
-        params["dropout"],
+        p["architecture"],
+        p["latent"],
+        p["hidden"],
+        p["dropout"],
         classes,
-        dropout_at=params.get("dropout_at", grid.DEFAULTS["dropout_at"]),
-        **encoder_options(params),
+        dropout_at=p["dropout_at"],
+        **encoder_options(p),
     )
 
 
@@ -628,10 +633,10 @@ def load_encoder_state(
             f"{source}: encoder is {export['architecture']!r} with latent {export['latent']}, "
             f"expected {architecture!r} with latent {latent}"
         )
-    saved = {**OPTION_DEFAULTS, **export.get("options", {})}
-    if options is not None and saved != {**OPTION_DEFAULTS, **options}:
+    saved = encoder_options(export.get("options", {}))
+    if options is not None and saved != encoder_options(options):
         raise ModelError(
-            f"{source}: encoder has options {saved}, expected { ({**OPTION_DEFAULTS, **options}) }"
+            f"{source}: encoder has options {saved}, expected {encoder_options(options)}"
         )
     try:
         encoder.load_state_dict(export["state_dict"])

@@ -35,9 +35,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from aeflow import files, optim
+from aeflow import files, hyperparameters, optim
 from aeflow.data import configuration_data
-from aeflow.grid import DEFAULTS, batch_size_error
+from aeflow.grid import batch_size_error
 from aeflow.logs import duration_text
 from aeflow.memory import keep_freed_memory
 from aeflow.metrics import batch_loss, eval_batch_size, evaluate_split
@@ -168,11 +168,11 @@ class TrainOptions:
     def from_params(
         cls, task: str, params: dict, seed: int, n_train: int, engine: dict | None = None
     ) -> TrainOptions:
-        """A configuration's options: its hyperparameters, :data:`aeflow.grid.DEFAULTS`
-        for the ones it leaves out, its epochs raised to ``min_steps``
+        """A configuration's options: its hyperparameters, completed with the defaults
+        of the ones it leaves out (:func:`aeflow.hyperparameters.complete`), its epochs raised to ``min_steps``
         (:func:`planned_epochs` over ``n_train`` images), and the ``engine`` switches
         (``amp_bf16``, ``compile``)."""
-        option = {**DEFAULTS, **params}  # a key a configuration leaves out: its default
+        option = hyperparameters.complete(params, task)
         engine = dict(engine or {})
         unknown = sorted(set(engine) - set(ENGINE_SWITCHES))
         if unknown:
@@ -181,8 +181,8 @@ class TrainOptions:
                 f"{', '.join(ENGINE_SWITCHES)}"
             )
         epochs = planned_epochs(
-            option["epochs"], n_train, option["batch_size"], option["min_steps"]
-        )
+            option["epochs"], n_train, option["batch_size"], option.get("min_steps", 0)
+        )  # autoencoders have no min_steps
         return cls(
             task=task,
             epochs=epochs,

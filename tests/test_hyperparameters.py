@@ -113,9 +113,31 @@ def test_grid_lists_come_from_the_registry():
         "architecture", "latent", "channels", "pooling", "downsampling", "bottleneck",
     )  # fmt: skip
     assert grid.WIDTH_KEYS == ("channels", "hidden")
-    assert models.OPTION_DEFAULTS == {
+    assert models.encoder_options({}) == {
         "channels": "16-32", "pooling": "max", "downsampling": "stride", "bottleneck": True,
     }  # fmt: skip
+
+
+def test_complete_fills_every_hyperparameter_of_the_kind_and_keeps_the_rest():
+    params = {"architecture": "mlp", "latent": 128, "lr": 0.01, "initialisation": "frozen",
+              "autoencoder_id": None}  # fmt: skip
+    clf = hyperparameters.complete(params, "classifier")
+    assert set(clf) == set(grid.CLASSIFIER_KEYS) | {"initialisation", "autoencoder_id"}
+    assert clf["lr"] == 0.01 and clf["architecture"] == "mlp"  # given values win
+    assert clf["initialisation"] == "frozen" and clf["autoencoder_id"] is None
+    # keys that ids and params leave out at their default come back with it
+    assert (clf["labels"], clf["images"], clf["min_steps"]) == (None, None, 0)
+    assert (clf["dropout_at"], clf["hidden"], clf["momentum"]) == ("hidden", 128, 0.0)
+    ae = hyperparameters.complete({"latent": 16}, "autoencoder")
+    assert set(ae) == set(grid.AUTOENCODER_KEYS)
+    assert (ae["latent"], ae["decoder"], ae["output_dropout"], ae["bottleneck"]) == (
+        16, "consigna", False, True,
+    )  # fmt: skip
+    assert "min_steps" not in ae  # a classifier's only
+    assert params == {"architecture": "mlp", "latent": 128, "lr": 0.01,
+                      "initialisation": "frozen", "autoencoder_id": None}  # not changed  # fmt: skip
+    with pytest.raises(ValueError, match="kind must be one of autoencoder, classifier"):
+        hyperparameters.complete({}, "encoder")
 
 
 # --- ids ---------------------------------------------------------------------------------
