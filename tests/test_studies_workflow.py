@@ -417,7 +417,7 @@ def test_claim_kinds_the_not_measurable_list_and_named_confusions_reach_the_repo
         log.read_text()
         .rstrip()
         .endswith(
-            "confusion_matrices.png: scratch, frozen, finetune, scratch, architecture=conv_deep"
+            "confusion_matrices.png: scratch, frozen, finetune, scratch: architecture=conv_deep"
         )
     )
     # the setup's wall time per stage, summed over the training jobs' benchmarks
