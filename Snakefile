@@ -21,7 +21,7 @@ os.environ.update(
     )
 )
 
-from aeflow import schema as aeflow_schema
+from aeflow.plan import schema as aeflow_schema
 
 # config/config.yaml is the `configfile` of the default profile (profiles/default), so a
 # --configfile on the command line replaces it (command-line options override a

@@ -18,7 +18,7 @@ import time
 
 JOB = """
 import sys, torch
-from aeflow import data, training
+from aeflow.run import data, training
 folder, images, task = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 x = data.read_idx(folder + "/train-images-idx3-ubyte.gz", "images")[:images]
 y = data.read_idx(folder + "/train-labels-idx1-ubyte.gz", "labels")[:images].long()

@@ -1,12 +1,12 @@
-"""Training speed of one model alone against packs of K (aeflow.packed), on any device.
+"""Training speed of one model alone against packs of K (aeflow.run.packed), on any device.
 
 Trains report 000's default autoencoder (latent 64, dropout 0.2, Adam lr 1e-3, batch 100,
 Sigmoid output, MSE; the same as ``benchmarks/train_speed.py``) on the workflow's
 training split (50 000 images, or the first ``--subset``):
 
-* ``alone``: :func:`aeflow.training.train`, one model, the engine the workflow's
+* ``alone``: :func:`aeflow.run.training.train`, one model, the engine the workflow's
   per-seed jobs run;
-* ``pack K``: :func:`aeflow.packed.train_pack`, K seeds of the same configuration as
+* ``pack K``: :func:`aeflow.run.packed.train_pack`, K seeds of the same configuration as
   one stacked model, the engine of a pack job (``engine.pack``).
 
 Each row with and without ``torch.compile`` where asked (``--compile``: the default mode,
@@ -42,7 +42,7 @@ from train_speed import AE_PARAMS, DATA_DIR, prepare_data  # noqa: E402
 def worker(job: dict) -> dict:
     import torch
 
-    from aeflow import devices, packed, training
+    from aeflow.run import devices, packed, training
 
     if job["threads"]:
         torch.set_num_threads(job["threads"])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from aeflow import efficiency
+from aeflow.report import efficiency
 
 
 def main():

@@ -2,7 +2,7 @@
 from a finished run's classifier metrics, per pretrained arm and number of labels: the
 seed pairs measured, the standard deviation of the gain over scratch across them, the
 half-width of its 95 % interval now, and the seeds for an expected half-width of
-``--points`` (default 2) points (:func:`aeflow.efficiency.seeds_needed`).
+``--points`` (default 2) points (:func:`aeflow.report.efficiency.seeds_needed`).
 
     .venv/bin/python benchmarks/seeds.py -d /tmp/stats-var/run [--points 2]
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from aeflow import efficiency
+from aeflow.report import efficiency
 
 
 def main():

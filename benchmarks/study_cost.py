@@ -5,10 +5,10 @@ epoch (plus validation), then multiplied by its epochs and the number of seeds.
     .venv/bin/python benchmarks/study_cost.py                          # config/config.yaml
     .venv/bin/python benchmarks/study_cost.py --configfile config/quick.yaml --images 1000
 
-Prints one row per configuration (measured, and as aeflow/cost.py's constants project
+Prints one row per configuration (measured, and as aeflow/plan/cost.py's constants project
 it) and a table per study, and the total over distinct configurations (a configuration
 shared by studies counts once). Early stopping can end a training sooner, so those rows
-are upper bounds; per-job start-up (aeflow.cost.JOB_START, see
+are upper bounds; per-job start-up (aeflow.plan.cost.JOB_START, see
 benchmarks/workflow_overhead.py) is added per training job.
 
     .venv/bin/python benchmarks/study_cost.py --device cuda --pack     # the study's wall time
@@ -16,12 +16,12 @@ benchmarks/workflow_overhead.py) is added per training job.
 
     .venv/bin/python benchmarks/study_cost.py --projected              # seconds, no timing
 
-prints the same tables from aeflow/cost.py's constants alone (what the plan projects).
+prints the same tables from aeflow/plan/cost.py's constants alone (what the plan projects).
 
     .venv/bin/python benchmarks/study_cost.py --constants --images 1000
 
 instead times the first configuration of each kind and architecture at two batch sizes
-and prints the table of per-image and per-batch costs to paste into aeflow/cost.py
+and prints the table of per-image and per-batch costs to paste into aeflow/plan/cost.py
 (CPU_COST), which the plan printed before a run uses.
 """
 
@@ -35,8 +35,10 @@ import pandas as pd
 import torch
 import yaml
 
-from aeflow import cost, data, devices, grid, metrics, models, packed, studies, training
-from aeflow.cost import JOB_START
+from aeflow.plan import cost, grid, studies
+
+from aeflow.run import data, devices, metrics, models, packed, training
+from aeflow.plan.cost import JOB_START
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,7 +56,7 @@ def real_split(folder: Path, images: int) -> dict:
         return data.read_idx(folder / name, kind)
 
     train_x = idx("train-images-idx3-ubyte.gz", "images")
-    train_y = idx("train-labels-idx1-ubyte.gz", "labels").long()  # as aeflow.data.split
+    train_y = idx("train-labels-idx1-ubyte.gz", "labels").long()  # as aeflow.run.data.split
     return {
         "train_images": train_x[:images],
         "train_labels": train_y[:images],
@@ -67,7 +69,7 @@ def real_split(folder: Path, images: int) -> dict:
 def seconds_per_epoch(params, kind, split, device, n_train, n_val, pack=1) -> float:
     """The second of two epochs of ``params`` over the slice, timed, scaled to ``n_train``
     images, plus validation of ``n_val`` images (timed on the 1 000 validation images);
-    ``pack`` > 1: of that many seeds trained as one pack (aeflow.packed), all of them."""
+    ``pack`` > 1: of that many seeds trained as one pack (aeflow.run.packed), all of them."""
     train_only, validation = epoch_parts(params, kind, split, device, pack)
     return train_only * n_train / len(split["train_images"]) + validation * n_val / 1000
 
@@ -107,7 +109,7 @@ def epoch_parts(params, kind, split, device, pack=1) -> tuple[float, float]:
 
 
 def constants(ae, clf, split, device):
-    """aeflow.cost.CPU_COST measured: per kind and architecture, the first configuration
+    """aeflow.plan.cost.CPU_COST measured: per kind and architecture, the first configuration
     timed at its batch size and at a quarter of it, fitted as a + b / batch per image."""
     slice_size = len(split["train_images"])
     first = {}
@@ -144,12 +146,12 @@ def main():
     parser.add_argument("--data", type=Path, default=Path("/usr/share/datasets/fashion-mnist"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--constants", action="store_true", help="print aeflow.cost.CPU_COST")
+    parser.add_argument("--constants", action="store_true", help="print aeflow.plan.cost.CPU_COST")
     parser.add_argument(
         "--pack", action="store_true", help="every configuration's seeds as one pack, one job"
     )
     parser.add_argument(
-        "--projected", action="store_true", help="aeflow/cost.py's projection, nothing timed"
+        "--projected", action="store_true", help="aeflow/plan/cost.py's projection, nothing timed"
     )
     args = parser.parse_args()
     if args.threads:
@@ -170,7 +172,7 @@ def main():
                          studies.model_seeds(with_main, clf, config["seeds"], n_train)))  # fmt: skip
     device = devices.select_device(args.device)
     if args.projected and device.type != "cpu":
-        raise SystemExit("aeflow/cost.py projects no GPU time (unmeasured): time it instead")
+        raise SystemExit("aeflow/plan/cost.py projects no GPU time (unmeasured): time it instead")
     pack = len(config["seeds"]) if args.pack else 1
     if not args.projected:
         split = real_split(args.data, args.images)
@@ -203,7 +205,7 @@ def main():
                          "projected_s_per_epoch": projected})  # fmt: skip
             print(f"{model_id:28s} {params['architecture']:10s} batch {params['batch_size']:>5} "
                   f"{epoch:8.2f} s/epoch  {hours:6.2f} h for {seeds} seeds "
-                  f"(aeflow.cost: {'unmeasured' if projected is None else f'{projected:.2f}'}"
+                  f"(aeflow.plan.cost: {'unmeasured' if projected is None else f'{projected:.2f}'}"
                   " s/epoch)", flush=True)  # fmt: skip
     table = pd.DataFrame(rows).set_index("model_id")
     print()
@@ -222,7 +224,7 @@ def main():
                       "trainings": table["seeds"].sum(),
                       "hours": table["hours_all_seeds"].sum()})  # fmt: skip
     print(pd.DataFrame(per_study).to_string(index=False, float_format="%.2f"))
-    basis = "projected by aeflow/cost.py" if args.projected else "measured"
+    basis = "projected by aeflow/plan/cost.py" if args.projected else "measured"
     jobs = f"packs of {pack} (a configuration's seeds)" if pack > 1 else "one model a job"
     print(f"\n{basis}: {args.device}, {torch.get_num_threads()} threads, one job at a time, "
           f"{jobs}; {n_train} training images, seeds {config['seeds']} unless a study says "

@@ -10,7 +10,7 @@ in two ways:
   ``torchvision.datasets.FashionMNIST`` does, but over the in-memory tensors: nothing is
   downloaded), a ``DataLoader`` (batch 100, shuffled, 0 workers), the model with plain
   ``nn.Dropout``, ``torch.optim.Adam`` with its defaults, and ``loss.item()`` per batch;
-* ``aeflow``: :func:`aeflow.training.train`, the engine the workflow uses.
+* ``aeflow``: :func:`aeflow.run.training.train`, the engine the workflow uses.
 
 Each measurement runs in a fresh process (so peak memory is its own), the methods
 alternate within each repeat, and the table shows medians over repeats (and epochs). It
@@ -76,7 +76,7 @@ def prepare_data(data_dir: str, path: Path) -> None:
     """The workflow's split (50 000 / 10 000 / 10 000, split seed 0), saved for the workers."""
     import torch
 
-    from aeflow import data
+    from aeflow.run import data
 
     d = Path(data_dir)
     split = data.split(
@@ -216,7 +216,7 @@ def worker(job: dict) -> dict:
     from torch.utils.data import DataLoader, Dataset
     from torchvision.transforms import ToTensor
 
-    from aeflow import devices, memory, metrics, models, training
+    from aeflow.run import devices, memory, metrics, models, training
 
     if job["threads"]:
         torch.set_num_threads(job["threads"])
@@ -386,7 +386,7 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--tutorial-keeps-memory",
         action="store_true",
-        help="give the tutorial loop aeflow's allocator setting too (aeflow.memory)",
+        help="give the tutorial loop aeflow's allocator setting too (aeflow.run.memory)",
     )
     parser.add_argument("--compare-curves", action="store_true")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

@@ -8,13 +8,13 @@ from pathlib import Path
 # Tables in `snakemake --report` are offered as parquet downloads, not as text.
 mimetypes.add_type("application/vnd.apache.parquet", ".parquet")
 
-from aeflow import codedeps as aeflow_codedeps
-from aeflow import cost as aeflow_cost
-from aeflow import figures as aeflow_figures
-from aeflow import grid as aeflow_grid
-from aeflow import machine as aeflow_machine
-from aeflow import plan as aeflow_plan
-from aeflow import provenance as aeflow_provenance
+from aeflow.plan import codedeps as aeflow_codedeps
+from aeflow.plan import cost as aeflow_cost
+from aeflow.plan import figures as aeflow_figures
+from aeflow.plan import grid as aeflow_grid
+from aeflow.plan import machine as aeflow_machine
+from aeflow.plan import plan as aeflow_plan
+from aeflow.plan import provenance as aeflow_provenance
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
@@ -23,9 +23,9 @@ DATASET = "results/data/fashion_mnist.pt"
 GPU_SLOTS = ".snakemake/aeflow-gpu-slots"  # lock files: one GPU per local training job
 IDX_FILES = list(DATA["files"])
 
-# Every configuration, study, seed and where training runs (aeflow/plan.py): training
+# Every configuration, study, seed and where training runs (aeflow/plan/plan.py): training
 # jobs on the CPU ask for no GPU, so that --resources gpu=N limits only the jobs that
-# use one (GPUs counted once, without torch; see aeflow/machine.py).
+# use one (GPUs counted once, without torch; see aeflow/plan/machine.py).
 try:
     PLAN = aeflow_plan.build(config, aeflow_machine.gpu_count())
 except aeflow_grid.GridError as err:
@@ -127,7 +127,7 @@ def caption_text(name):
 
 
 def figure_caption_text(path):
-    """The caption of the figure at `path` (its kind's, in aeflow/figures.py)."""
+    """The caption of the figure at `path` (its kind's, in aeflow/plan/figures.py)."""
     return caption_text(aeflow_figures.caption(path))
 
 

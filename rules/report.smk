@@ -25,7 +25,7 @@ rule report:
     conda:
         "../envs/aeflow.yaml"
     params:
-        # the raw facts; aeflow.report.setup_rows writes the setup table's text
+        # the raw facts; aeflow.report.document.setup_rows writes the setup table's text
         setup={
             "data": DATA,
             "seeds": PLAN.seeds,

@@ -1,7 +1,9 @@
 """Test-set metrics of one trained model (both evaluation rules)."""
 
-from aeflow import data, devices, metrics, models, probes, tables
-from aeflow.logs import job_logger
+from aeflow.run import data, devices, metrics, models, probes
+
+from aeflow.report import tables
+from aeflow.plan.logs import job_logger
 
 log = job_logger(snakemake.log[0])
 dataset = data.load(snakemake.input.data)

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from aeflow import plots
-from aeflow.logs import job_logger
+from aeflow.report import plots
+from aeflow.plan.logs import job_logger
 
 log = job_logger(snakemake.log[0])
 histories = pd.read_parquet(snakemake.input.histories)

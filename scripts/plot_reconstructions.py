@@ -1,7 +1,9 @@
 """Originals above, each configuration's reconstructions below."""
 
-from aeflow import metrics, plots
-from aeflow.logs import job_logger
+from aeflow.run import metrics
+
+from aeflow.report import plots
+from aeflow.plan.logs import job_logger
 
 log = job_logger(snakemake.log[0])
 saved = [metrics.load_reconstructions(p) for p in snakemake.input.reconstructions]

@@ -1,13 +1,13 @@
 """Assemble results/report.html: setup, verdicts, test-metric tables, every figure
-(aeflow.report.assemble)."""
+(aeflow.report.document.assemble)."""
 
 from pathlib import Path
 
 import pandas as pd
 
 import aeflow
-from aeflow import report
-from aeflow.logs import job_logger
+from aeflow.report import document as report
+from aeflow.plan.logs import job_logger
 
 log = job_logger(snakemake.log[0])
 TABLES = ("autoencoder_metrics", "classifier_metrics", "histories", "confusion_matrices")

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from aeflow import data, devices, models, records, training
-from aeflow.logs import job_logger
+from aeflow.run import data, devices, models, records, training
+from aeflow.plan.logs import job_logger
 
 log = job_logger(snakemake.log[0])
 kind = "autoencoder" if snakemake.rule == "train_autoencoder" else "classifier"
@@ -17,7 +17,7 @@ checkpoint = Path(snakemake.output.model).with_name("resume.pt")
 encoder_file = snakemake.input.get("encoder")
 encoder = models.load_checkpoint(encoder_file) if encoder_file else None
 
-# A GPU of its own for the job's lifetime when there are several (see aeflow.devices).
+# A GPU of its own for the job's lifetime when there are several (see aeflow.run.devices).
 with devices.job_device(snakemake.params.device, snakemake.params.gpu_slots, log) as device:
     log(f"{kind} {model_id} seed {seed} on {device} with {snakemake.threads} threads: {params}")
     if kind == "autoencoder":

@@ -3,8 +3,8 @@ train_autoencoder_seeds and train_classifier_seeds): the per-seed files of scrip
 
 from pathlib import Path
 
-from aeflow import data, devices, models, packed, records, training
-from aeflow.logs import job_logger
+from aeflow.run import data, devices, models, packed, records, training
+from aeflow.plan.logs import job_logger
 
 log = job_logger(snakemake.log[0])
 kind = "autoencoder" if snakemake.rule == "train_autoencoder_seeds" else "classifier"
@@ -18,7 +18,7 @@ checkpoint = Path(snakemake.output.model[0]).parent.with_name("resume-seeds.pt")
 encoder_files = snakemake.input.get("encoder")
 encoders = [models.load_checkpoint(f) for f in encoder_files] if encoder_files else None
 
-# A GPU of its own for the job's lifetime when there are several (see aeflow.devices).
+# A GPU of its own for the job's lifetime when there are several (see aeflow.run.devices).
 with devices.job_device(snakemake.params.device, snakemake.params.gpu_slots, log) as device:
     log(f"{kind} {model_id} seeds {seeds} as one pack on {device}: {params}")
     trained = packed.fit_pack(

@@ -158,7 +158,7 @@ def idx_checksums(idx_dir):
 
 
 def _load_split(folder):
-    from aeflow import data
+    from aeflow.run import data
 
     def read(key, kind):
         return data.read_idx(Path(folder) / IDX_FILES[key], kind)
@@ -181,7 +181,7 @@ def _tiny_split_cached(idx_dir):
 
 @pytest.fixture
 def tiny_split(_tiny_split_cached):
-    """``aeflow.data.split`` of the synthetic files: 240 train, 60 validation, 100 test.
+    """``aeflow.run.data.split`` of the synthetic files: 240 train, 60 validation, 100 test.
 
     A fresh dict of cloned tensors for every test, so no test can alter another's data.
     """

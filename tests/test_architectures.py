@@ -1,12 +1,12 @@
-"""The architectures of aeflow.models: every architecture's shapes, the seeds' specific
+"""The architectures of aeflow.run.models: every architecture's shapes, the seeds' specific
 layers, and encoders that start classifiers."""
 
 import pytest
 import torch
 from torch import nn
 
-from aeflow import models
-from aeflow.models import ModelError
+from aeflow.run import models
+from aeflow.run.models import ModelError
 
 AE = {"latent": 16, "dropout": 0.1, "output_activation": "sigmoid"}
 CLF = {"latent": 16, "hidden": "24-12", "dropout": 0.1}
@@ -87,7 +87,7 @@ def test_conv_deep_with_max_pooling_keeps_its_shapes():
 
 
 def test_downsampling_is_refused_on_other_architectures_and_absent_at_its_default():
-    from aeflow import grid
+    from aeflow.plan import grid
 
     base = {"architecture": "conv", "latent": 16, "hidden": 32, "dropout": 0.2,
             "optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 2}  # fmt: skip
@@ -180,10 +180,10 @@ def test_bad_pooling():
 
 def test_the_constructors_defaults_are_the_registrys():
     """Autoencoder() and Classifier() are the registry's default configuration, layer for
-    layer (the defaults come from aeflow.hyperparameters, not typed in models.py)."""
+    layer (the defaults come from aeflow.plan.hyperparameters, not typed in models.py)."""
     import inspect
 
-    from aeflow.hyperparameters import HYPERPARAMETERS
+    from aeflow.plan.hyperparameters import HYPERPARAMETERS
 
     for cls in (models.Autoencoder, models.Classifier):
         for name, p in inspect.signature(cls).parameters.items():

@@ -15,7 +15,7 @@ from conftest import gzip_bytes, idx_bytes, write_idx_dataset
 from test_workflow import tiny_config
 from workflow_helpers import copy_workflow, run, write_config
 
-from aeflow import models
+from aeflow.run import models
 
 pytestmark = pytest.mark.workflow
 

@@ -1,10 +1,10 @@
-"""The code a job runs, read from imports: aeflow/codedeps.py on a synthetic package."""
+"""The code a job runs, read from imports: aeflow/plan/codedeps.py on a synthetic package."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aeflow import codedeps
+from aeflow.plan import codedeps
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,4 +65,4 @@ def test_the_training_script_reaches_the_modules_the_issue_named():
     for module in ("optim", "memory", "files", "data", "devices", "logs", "models",
                    "training", "records"):  # fmt: skip
         assert f"aeflow/{module}.py" in files
-    assert "aeflow/plots.py" not in files and "aeflow/codedeps.py" not in files
+    assert "aeflow/report/plots.py" not in files and "aeflow/plan/codedeps.py" not in files

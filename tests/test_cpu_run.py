@@ -32,7 +32,7 @@ def setup(tmp_path_factory):
 
 
 def fake_gpus(root, count: int) -> dict:
-    """Environment under which aeflow.machine sees ``count`` GPUs: none through
+    """Environment under which aeflow.plan.machine sees ``count`` GPUs: none through
     CUDA_VISIBLE_DEVICES="", else an nvidia-smi listing them first on PATH (a machine
     with a real driver shows its real GPUs, at least one where ``count`` is)."""
     if count == 0:

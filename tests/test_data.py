@@ -6,8 +6,8 @@ import pytest
 import torch
 from conftest import CLASSES, IDX_FILES, gzip_bytes, idx_bytes, write_idx_dataset
 
-from aeflow import data
-from aeflow.data import DataError
+from aeflow.run import data
+from aeflow.run.data import DataError
 
 IMAGES = IDX_FILES["train_images"]
 LABELS = IDX_FILES["train_labels"]

@@ -12,7 +12,7 @@ import time
 import pytest
 import torch
 
-from aeflow import devices
+from aeflow.run import devices
 
 
 def test_each_holder_gets_its_own_slot(tmp_path):
@@ -40,7 +40,7 @@ def test_a_job_that_dies_frees_its_slot(tmp_path):
     holder = textwrap.dedent(
         f"""
         import sys, time
-        from aeflow import devices
+        from aeflow.run import devices
         with devices.gpu_slot({str(tmp_path)!r}, ["0", "1"]) as slot:
             print(slot, flush=True)
             time.sleep(60)

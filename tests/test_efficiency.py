@@ -6,8 +6,8 @@ import math
 import pandas as pd
 import pytest
 
-from aeflow import efficiency, stats
-from aeflow.efficiency import EfficiencyError
+from aeflow.report import efficiency, stats
+from aeflow.report.efficiency import EfficiencyError
 
 SIZES = (100, 1000, 10000, 50000)
 SEEDS = (0, 1, 2)
@@ -223,7 +223,7 @@ def test_intervals_stay_inside_what_an_accuracy_can_take():
 def test_label_efficiency_figure_draws_bands_only_from_three_seeds(monkeypatch, tmp_path):
     from matplotlib.collections import PathCollection, PolyCollection
 
-    from aeflow import plots
+    from aeflow.report import plots
 
     figures = []
     monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
@@ -244,7 +244,7 @@ def test_label_efficiency_figure_draws_bands_only_from_three_seeds(monkeypatch, 
 
 
 def test_label_efficiency_figure(tmp_path):
-    from aeflow import plots
+    from aeflow.report import plots
 
     curve = efficiency.curves(rows_of(table(PAYS_SMALL)))
     plots.label_efficiency(curve, tmp_path / "fig" / "label_efficiency.png")
@@ -324,7 +324,7 @@ def test_plateau_table():
 
 
 def test_the_arms_are_the_registrys_initialisations_then_the_linear_probe():
-    from aeflow.hyperparameters import INITIALISATIONS, NO_HIDDEN
+    from aeflow.plan.hyperparameters import INITIALISATIONS, NO_HIDDEN
 
     assert efficiency.ARMS == ("scratch", "frozen", "finetune", "linear probe")
     assert efficiency.ARMS[:-1] == INITIALISATIONS

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from aeflow import embedding, plots
+from aeflow.report import embedding, plots
 
 
 def two_clusters(n=60, dim=12, seed=0):

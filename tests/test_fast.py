@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from aeflow import metrics, models, optim, training
-from aeflow.models import Dropout, dropout_mask, effective_dropout
+from aeflow.run import metrics, models, optim, training
+from aeflow.run.models import Dropout, dropout_mask, effective_dropout
 
 CPU = torch.device("cpu")
 N = 1 << 22  # elements in the statistical checks (~4.2 M)
@@ -168,7 +168,7 @@ def test_train_and_evaluate_leave_the_default_layout(tiny_split):
 
 
 def test_fused_optimizers_and_state_layout():
-    """aeflow.optim's optimizers; a state saved in the default layout is loaded in the
+    """aeflow.run.optim's optimizers; a state saved in the default layout is loaded in the
     parameters' layout (the fused kernels expect moments laid out like the weights)."""
     model = models.Autoencoder(latent=4)
     for name, cls in (("adam", optim.Adam), ("sgd", optim.SGD)):

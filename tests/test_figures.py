@@ -1,4 +1,4 @@
-"""The figure table (aeflow/figures.py): each figure file's caption and report heading,
+"""The figure table (aeflow/plan/figures.py): each figure file's caption and report heading,
 and agreement with the captions the rules give their figure outputs."""
 
 import re
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aeflow import figures
+from aeflow.plan import figures
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +68,7 @@ def test_the_rules_give_each_figure_the_tables_caption():
 
 
 def _study(**overrides) -> dict:
-    """The keys of a study (aeflow.studies) that decide its figures."""
+    """The keys of a study (aeflow.plan.studies) that decide its figures."""
     return {
         "autoencoders": {"a1": "base"}, "autoencoder_sweeps": ["lr"],
         "autoencoder_configurations": [], "classifiers": {"c1": "base"},

@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from aeflow import findings, stats
+from aeflow.report import findings, stats
 
 
 def study(reported):

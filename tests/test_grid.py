@@ -3,9 +3,9 @@ import hashlib
 
 import pytest
 
-from aeflow import grid
-from aeflow.grid import GridError
-from aeflow.hyperparameters import ABSENT, HYPERPARAMETERS
+from aeflow.plan import grid
+from aeflow.plan.grid import GridError
+from aeflow.plan.hyperparameters import ABSENT, HYPERPARAMETERS
 
 AE_BASE = {
     "architecture": "conv",

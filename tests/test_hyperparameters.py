@@ -1,4 +1,4 @@
-"""The hyperparameter registry (aeflow/hyperparameters.py): the schema file's generated
+"""The hyperparameter registry (aeflow/plan/hyperparameters.py): the schema file's generated
 block, defaults against their own schema, ids of known configurations, errors that name
 the key, and the implementations' allowed values."""
 
@@ -12,13 +12,15 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from aeflow import grid, hyperparameters, models, training
-from aeflow.grid import GridError
-from aeflow.hyperparameters import HYPERPARAMETERS
+from aeflow.plan import grid, hyperparameters
+
+from aeflow.run import models, training
+from aeflow.plan.grid import GridError
+from aeflow.plan.hyperparameters import HYPERPARAMETERS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_FILE = ROOT / "config" / "schema.yaml"
-REGENERATE = "python -m aeflow.hyperparameters config/schema.yaml"
+REGENERATE = "python -m aeflow.plan.hyperparameters config/schema.yaml"
 SCHEMA = yaml.load(SCHEMA_FILE.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 

@@ -6,9 +6,11 @@ import pytest
 import torch
 from test_grid import CLF_BASE
 
-from aeflow import cost, data, grid, training
-from aeflow.data import DataError
-from aeflow.grid import GridError
+from aeflow.plan import cost, grid
+
+from aeflow.run import data, training
+from aeflow.run.data import DataError
+from aeflow.plan.grid import GridError
 
 CPU = torch.device("cpu")
 MLP = {

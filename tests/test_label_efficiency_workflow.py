@@ -13,7 +13,7 @@ from test_studies_workflow import tiny_base
 from test_workflow import N_TEST, N_TRAIN
 from workflow_helpers import finished_run
 
-from aeflow import studies
+from aeflow.plan import studies
 
 pytestmark = pytest.mark.workflow
 

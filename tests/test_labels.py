@@ -5,10 +5,12 @@ import pytest
 import torch
 from test_grid import CLF_BASE
 
-from aeflow import data, grid, training
-from aeflow.data import DataError
-from aeflow.grid import GridError
-from aeflow.training import TrainingError
+from aeflow.run import data, training
+
+from aeflow.plan import grid
+from aeflow.run.data import DataError
+from aeflow.plan.grid import GridError
+from aeflow.run.training import TrainingError
 
 CPU = torch.device("cpu")
 

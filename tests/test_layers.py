@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import require
 
-from aeflow import codedeps
+from aeflow.plan import codedeps
 
 REPO = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
@@ -63,21 +63,21 @@ def parse_time_modules() -> set[str]:
 
 def test_the_parse_time_layer_holds_what_the_workflow_imports_when_parsed():
     parse_time = parse_time_modules()
-    assert {"aeflow.grid", "aeflow.studies", "aeflow.schema", "aeflow.codedeps"} <= parse_time
+    assert {"aeflow.plan.grid", "aeflow.plan.studies", "aeflow.plan.schema", "aeflow.plan.codedeps"} <= parse_time
     lowest = CONTRACTS["layers"]["layers"][-1]
     layer = {f"aeflow.{m.strip()}" for m in lowest.split(":")}
-    # every module a snakemake start imports, and helpers meant for it (aeflow.units)
+    # every module a snakemake start imports, and helpers meant for it (aeflow.plan.units)
     assert parse_time <= layer, parse_time - layer
     assert set(CONTRACTS["parse-time"]["source_modules"]) == layer
     assert {"torch", "pandas"} <= set(CONTRACTS["parse-time"]["forbidden_modules"])
 
 
 VIOLATIONS = [  # (file, line appended, what lint-imports says)
-    ("aeflow/grid.py", "import torch", "aeflow.grid is not allowed to import torch"),
-    ("aeflow/studies.py", "import pandas", "aeflow.studies is not allowed to import pandas"),
-    ("aeflow/models.py", "from aeflow import tables", "aeflow.models -> aeflow.tables"),
-    ("aeflow/cost.py", "from aeflow import data", "aeflow.cost -> aeflow.data"),
-    ("aeflow/files.py", "import scripts.train", "aeflow.files -> scripts.train"),
+    ("aeflow/plan/grid.py", "import torch", "aeflow.plan.grid is not allowed to import torch"),
+    ("aeflow/plan/studies.py", "import pandas", "aeflow.plan.studies is not allowed to import pandas"),
+    ("aeflow/run/models.py", "from aeflow import tables", "aeflow.run.models -> aeflow.report.tables"),
+    ("aeflow/plan/cost.py", "from aeflow import data", "aeflow.plan.cost -> aeflow.run.data"),
+    ("aeflow/run/files.py", "import scripts.train", "aeflow.run.files -> scripts.train"),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aeflow import cost, logs, machine
+from aeflow.plan import cost, logs, machine
 
 
 def fake_proc(tmp_path, gpus: int):
@@ -82,7 +82,7 @@ def test_training_device_and_gpu_resource(device, gpus, where, resource):
 
 def test_cuda_without_a_gpu_still_fails_when_the_job_starts(monkeypatch, tmp_path):
     torch = pytest.importorskip("torch")
-    from aeflow import devices
+    from aeflow.run import devices
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(devices.DeviceError, match="'cuda' asked for, but CUDA is not available"):
@@ -145,7 +145,7 @@ def test_cost_of_labels_and_min_steps(monkeypatch):
 )
 @pytest.mark.parametrize("min_steps", [0, 1, 150, 1000])
 def test_planned_epochs_as_training_plans_them(n_train, batch_size, min_steps):
-    from aeflow import training
+    from aeflow.run import training
 
     assert cost.planned_epochs(3, n_train, batch_size, min_steps) == training.planned_epochs(
         3, n_train, batch_size, min_steps
@@ -209,7 +209,7 @@ def test_split_sizes():
 
 
 def test_mlp_weights_with_and_without_hidden_layers():
-    from aeflow import cost
+    from aeflow.plan import cost
 
     assert cost.mlp_weights("classifier", {"latent": 10, "hidden": "none"}) == 784 * 10 + 10 * 10
     assert cost.mlp_weights("classifier", {"latent": 10, "hidden": "8-4"}) == (

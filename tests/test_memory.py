@@ -1,4 +1,4 @@
-"""aeflow.memory: glibc keeps freed memory in the process once training starts."""
+"""aeflow.run.memory: glibc keeps freed memory in the process once training starts."""
 
 import ctypes
 import json
@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from aeflow import memory
+from aeflow.run import memory
 
 # A fresh process allocates and frees a 32 MB tensor and reports, from glibc's
 # mallinfo2, where it came from and whether its memory stayed with the process.
 PROBE = """
 import ctypes, json, sys
 import torch
-from aeflow import memory
+from aeflow.run import memory
 
 class Info(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks",
@@ -71,7 +71,7 @@ def test_idempotent_and_honest_about_the_platform():
 
 
 def test_training_on_the_cpu_sets_it(tiny_split, monkeypatch):
-    from aeflow import training
+    from aeflow.run import training
 
     calls = []
     monkeypatch.setattr(training, "keep_freed_memory", lambda: calls.append(1) or True)

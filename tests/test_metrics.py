@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from aeflow import metrics, models
-from aeflow.metrics import as_input
+from aeflow.run import metrics, models
+from aeflow.run.metrics import as_input
 
 # 4 classes; class 3 is never predicted (precision 0 by convention, as zero_division=0)
 LABELS = torch.tensor([0, 0, 0, 1, 1, 2, 3])
@@ -97,7 +97,7 @@ def test_evaluation_sits_below_the_training_loop():
     import sys
 
     code = (
-        "import sys; from aeflow import devices, metrics; print('aeflow.training' in sys.modules)"
+        "import sys; from aeflow import devices, metrics; print('aeflow.run.training' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "False"

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from aeflow import models
-from aeflow.models import ModelError
+from aeflow.run import models
+from aeflow.run.models import ModelError
 
 AE_PARAMS = {
     "architecture": "conv",
@@ -369,7 +369,7 @@ def test_output_dropout_drops_output_pixels_in_training_only():
 
 
 def test_output_dropout_is_conv_only_and_left_out_at_its_default():
-    from aeflow import grid
+    from aeflow.plan import grid
 
     base = {**AE_PARAMS, "output_dropout": False}
     assert grid.config_id("conv", grid.canonical(base)) == grid.config_id(
@@ -474,7 +474,7 @@ def test_report_004s_classifier_is_one_fc_layer_on_the_encoders_features():
 def test_without_bottleneck_latent_must_be_the_features_number():
     with pytest.raises(ModelError, match=r"latent 64 without the bottleneck: .* 32 × 5 × 5 = 800"):
         models.build_classifier({**CLF_PARAMS, "latent": 64, "bottleneck": False})
-    from aeflow import grid
+    from aeflow.plan import grid
 
     with pytest.raises(
         grid.GridError, match="where: latent 64 with bottleneck false: .*must be 800"

@@ -1,4 +1,4 @@
-"""aeflow.optim: the same updates as torch.optim's fused Adam and SGD, bit for bit, their
+"""aeflow.run.optim: the same updates as torch.optim's fused Adam and SGD, bit for bit, their
 state_dict format both ways, and no import of the compiler."""
 
 import copy
@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from aeflow import models, optim
+from aeflow.run import models, optim
 
 CASES = [
     ("adam", {}),
@@ -63,7 +63,7 @@ def test_bit_identical_to_torch_fused(name, options):
 
 @pytest.mark.parametrize("name, options", CASES)
 def test_state_dicts_load_both_ways(name, options):
-    """A checkpoint written by torch.optim resumes with aeflow.optim and the other way
+    """A checkpoint written by torch.optim resumes with aeflow.run.optim and the other way
     round, to the same weights as training straight through."""
     straight, _ = model_pair()
     opt = OURS[name](straight.parameters(), lr=0.01, **options)
@@ -118,12 +118,12 @@ def test_zero_grad_and_refusals():
 def test_a_training_job_does_not_import_the_compiler(tiny_split, tmp_path):
     """What a training job does (scripts/train.py: load the split, train, write the history
     and the model) leaves torch._dynamo unimported: its import cost ~1.2 s of start-up."""
-    from aeflow import data
+    from aeflow.run import data
 
     data.save(tiny_split, tmp_path / "split.pt")
     code = f"""
 import sys
-from aeflow import data, devices, records, training
+from aeflow.run import data, devices, records, training
 split = data.load({str(tmp_path / "split.pt")!r})
 params = {{"architecture": "conv", "latent": 8, "dropout": 0.2, "output_activation": "sigmoid",
           "epochs": 1, "batch_size": 50, "optimizer": "adam", "lr": 1e-3}}
@@ -157,14 +157,14 @@ def test_a_failing_kernel_falls_back_to_torch_optim(name, options, monkeypatch, 
     ours = OURS[name](ours_model.parameters(), lr=0.01, **options)
     theirs = THEIRS[name](theirs_model.parameters(), lr=0.01, **options)
     lrs = [0.01, 0.01, 0.005, 0.005, 0.002, 0.001]  # a schedule still reaches it
-    with caplog.at_level("WARNING", logger="aeflow.optim"):
+    with caplog.at_level("WARNING", logger="aeflow.run.optim"):
         steps(ours_model, ours, 6, lrs=lrs)
     steps(theirs_model, theirs, 6, lrs=lrs)
     assert isinstance(ours.fallback, THEIRS[name])
     assert same(ours_model, theirs_model)
     start = next(iter(model_pair(0)[0].state_dict().values()))
     assert not torch.equal(next(iter(ours_model.state_dict().values())), start)  # it trained
-    lines = [r.getMessage() for r in caplog.records if r.name == "aeflow.optim"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "aeflow.run.optim"]
     assert len(lines) == 1 and f"torch.optim.{THEIRS[name].__name__}" in lines[0]
     assert "TypeError" in lines[0]
     # its checkpoint is torch.optim's and resumes on either
@@ -204,7 +204,7 @@ def test_a_failure_after_a_successful_step_is_not_hidden(monkeypatch):
 
 
 def test_training_goes_on_when_the_kernel_fails(tiny_split, monkeypatch):
-    from aeflow import devices, training
+    from aeflow.run import devices, training
 
     params = {"architecture": "conv", "latent": 8, "dropout": 0.0,
               "output_activation": "sigmoid", "epochs": 2, "batch_size": 50,

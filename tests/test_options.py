@@ -6,8 +6,8 @@ import math
 import pytest
 import torch
 
-from aeflow import metrics, optim, training
-from aeflow.training import TrainingError
+from aeflow.run import metrics, optim, training
+from aeflow.run.training import TrainingError
 
 CPU = torch.device("cpu")
 CLF = {

@@ -1,4 +1,4 @@
-"""Packs (aeflow.packed): several models trained as one stacked model on the CPU.
+"""Packs (aeflow.run.packed): several models trained as one stacked model on the CPU.
 
 The tolerance a member is held to against the same model trained alone (same seed, data
 order and dropout masks; only the order of floating-point sums in the batched kernels
@@ -25,8 +25,8 @@ import math
 import pytest
 import torch
 
-from aeflow import metrics, packed, training
-from aeflow.training import TrainingError
+from aeflow.run import metrics, packed, training
+from aeflow.run.training import TrainingError
 
 CPU = torch.device("cpu")
 AE = {
@@ -95,7 +95,7 @@ def close_runs(
 
 
 def encoder_export(seed=3):
-    from aeflow import models
+    from aeflow.run import models
 
     torch.manual_seed(seed)
     params = {**AE, "latent": 8}
@@ -228,7 +228,7 @@ def test_members_that_cannot_share_a_step_fail_before_training(tiny_split, secon
 
 
 def test_packs_by_default_only_where_training_uses_a_gpu():
-    from aeflow import machine
+    from aeflow.plan import machine
 
     assert machine.pack_seeds("auto", training_gpu=1) is True
     assert machine.pack_seeds("auto", training_gpu=0) is False

@@ -1,4 +1,4 @@
-"""aeflow.plan.build: the one parse-time plan of a config (ids, seeds, packs, studies)."""
+"""aeflow.plan.plan.build: the one parse-time plan of a config (ids, seeds, packs, studies)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from aeflow import grid, plan, studies
-from aeflow.grid import GridError
+from aeflow.plan import grid, plan, studies
+from aeflow.plan.grid import GridError
 
 DATA = {"train_images": 60000, "validation_size": 10000, "subset": {"train": 2000}}
 AE_BASE = {"architecture": "conv", "latent": 16, "dropout": 0.2, "optimizer": "adam",

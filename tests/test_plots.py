@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from aeflow import plots  # noqa: E402
+from aeflow.report import plots  # noqa: E402
 
 CLASS_NAMES = [
     "T-shirt/top",
@@ -329,7 +329,7 @@ def test_error_bars_are_the_tables_intervals(monkeypatch, tmp_path, n_seeds):
     one interval (12 and 20 seeds: 11 and 19 degrees of freedom, where they once differed)."""
     from matplotlib.container import ErrorbarContainer
 
-    from aeflow import stats, tables
+    from aeflow.report import stats, tables
 
     rng = np.random.default_rng(n_seeds)
     metrics = pd.DataFrame(

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from aeflow import models, probes
-from aeflow.probes import ProbeError
+from aeflow.run import models, probes
+from aeflow.run.probes import ProbeError
 
 
 def clusters(n_per_class, dim=16, spread=0.05, seed=0):

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aeflow import logs, provenance, report
+from aeflow.plan import logs, provenance
+
+from aeflow.report import document as report
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from aeflow.report import build_report  # noqa: E402
+from aeflow.report.document import build_report  # noqa: E402
 
 
 def _png(path, title):
@@ -98,7 +98,7 @@ def test_build_report_rejects_non_png(tmp_path, report_inputs):
 
 
 def test_setup_rows_say_the_data_the_bases_and_the_counts():
-    from aeflow.report import setup_rows
+    from aeflow.report.document import setup_rows
 
     data = {"validation_size": 2000, "train_images": 60000, "split_seed": 3, "subset": None}
     rows = setup_rows(

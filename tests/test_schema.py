@@ -9,7 +9,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from aeflow import schema
+from aeflow.plan import schema
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"
 SCHEMA = schema.load(SCHEMA_FILE)

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from aeflow import stats
+from aeflow.report import stats
 
 
 def test_estimate_matches_hand_computation():

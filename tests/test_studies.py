@@ -6,8 +6,10 @@ import copy
 import pandas as pd
 import pytest
 
-from aeflow import findings, grid, stats, studies
-from aeflow.grid import GridError
+from aeflow.report import findings, stats
+
+from aeflow.plan import grid, studies
+from aeflow.plan.grid import GridError
 
 AE_BASE = {"architecture": "conv", "latent": 16, "dropout": 0.2, "optimizer": "adam",
            "lr": 0.001, "batch_size": 100, "output_activation": "sigmoid", "epochs": 2}  # fmt: skip
@@ -822,7 +824,7 @@ def test_the_default_config_and_its_quick_variant_parse_and_resolve_every_claim(
 
     from snakemake.utils import update_config, validate
 
-    from aeflow import schema
+    from aeflow.plan import schema
 
     folder = Path(__file__).resolve().parents[1] / "config"
     loaded = schema.load(folder / "schema.yaml")
@@ -1039,7 +1041,7 @@ def default_studies():
     """config/config.yaml's studies, expanded (50 000 training images)."""
     from pathlib import Path
 
-    from aeflow import schema
+    from aeflow.plan import schema
 
     folder = Path(__file__).resolve().parents[1] / "config"
     cfg = schema.load(folder / "config.yaml")

@@ -350,11 +350,11 @@ def test_a_code_edit_reruns_exactly_the_rules_that_run_it(finished, reaching, fo
     finally:
         path.write_text(original)
     assert jobs == forced(rules), sorted(jobs ^ forced(rules))
-    if edited in ("aeflow/optim.py", "aeflow/memory.py", "aeflow/devices.py"):
+    if edited in ("aeflow/run/optim.py", "aeflow/run/memory.py", "aeflow/run/devices.py"):
         assert {"train_autoencoder", "train_classifier"} <= rules  # the examples
-    if edited in ("aeflow/codedeps.py", "aeflow/machine.py", "aeflow/cost.py"):
+    if edited in ("aeflow/plan/codedeps.py", "aeflow/plan/machine.py", "aeflow/plan/cost.py"):
         assert not jobs  # read when the workflow is parsed; no job runs it
-    if edited == "aeflow/training.py":  # the same content again, newer: nothing to do
+    if edited == "aeflow/run/training.py":  # the same content again, newer: nothing to do
         assert planned(workflow, root / "studies.yaml") == {}
 
 

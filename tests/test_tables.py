@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 import torch
 
-from aeflow import tables
+from aeflow.report import tables
 
 PARAMS = {
     "architecture": "conv",
@@ -245,7 +245,7 @@ def test_training_jobs_write_the_history_without_pandas(tmp_path):
     import subprocess
     import sys
 
-    from aeflow import records
+    from aeflow.run import records
 
     history = [{"epoch": 1, "split": "train", "metric": "loss", "value": 0.5},
                {"epoch": 1, "split": "validation", "metric": "loss", "value": 0.25}]  # fmt: skip

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from aeflow import devices, metrics, models, training
-from aeflow.training import TrainingError
+from aeflow.run import devices, metrics, models, training
+from aeflow.run.training import TrainingError
 
 CPU = torch.device("cpu")
 AE_PARAMS = {

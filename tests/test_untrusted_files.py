@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from aeflow import data, metrics, models, training
-from aeflow.data import DataError
-from aeflow.metrics import ReconstructionsError
-from aeflow.models import ModelError
-from aeflow.training import TrainingError
+from aeflow.run import data, metrics, models, training
+from aeflow.run.data import DataError
+from aeflow.run.metrics import ReconstructionsError
+from aeflow.run.models import ModelError
+from aeflow.run.training import TrainingError
 
 CPU = torch.device("cpu")
 AE_PARAMS = {"architecture": "conv", "latent": 8, "dropout": 0.0, "output_activation": "sigmoid",

@@ -27,7 +27,9 @@ from workflow_helpers import (
     write_config,
 )
 
-from aeflow import models, studies
+from aeflow.run import models
+
+from aeflow.plan import studies
 
 pytestmark = pytest.mark.workflow
 

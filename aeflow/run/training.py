@@ -10,14 +10,14 @@ One :class:`TrainOptions` (frozen, complete, checked when built) is all the loop
 :func:`run` is the loop, made of parts with one job each (:func:`resume`,
 :func:`train_epoch`, :func:`validation`, :meth:`Progress.early_stopping`,
 :meth:`Progress.finish_epoch`, :func:`save_checkpoint`, :meth:`Progress.result`), which
-:mod:`aeflow.packed` reuses to train several models as one.
+:mod:`aeflow.run.packed` reuses to train several models as one.
 
 Speed (see ``benchmarks/train_speed.py``): the models' dropout draws its mask from
-cheap random bits (:class:`aeflow.models.Dropout`), the model is trained and
+cheap random bits (:class:`aeflow.run.models.Dropout`), the model is trained and
 evaluated in ``channels_last`` on the CPU (restored to the default layout on
-return), the optimizers run on the fused kernels (:mod:`aeflow.optim`), evaluation runs under
+return), the optimizers run on the fused kernels (:mod:`aeflow.run.optim`), evaluation runs under
 ``torch.inference_mode``, and on the CPU glibc's allocator keeps freed memory
-(:mod:`aeflow.memory`) instead of page-faulting every step's buffers back in.
+(:mod:`aeflow.run.memory`) instead of page-faulting every step's buffers back in.
 """
 
 from __future__ import annotations
@@ -35,13 +35,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from aeflow import files, hyperparameters, optim
-from aeflow.data import configuration_data
-from aeflow.grid import batch_size_error
-from aeflow.logs import duration_text
-from aeflow.memory import keep_freed_memory
-from aeflow.metrics import batch_loss, eval_batch_size, evaluate_split
-from aeflow.models import preferred_memory_format, set_memory_format
+from aeflow.run import files, optim
+
+from aeflow.plan import hyperparameters
+from aeflow.run.data import configuration_data
+from aeflow.plan.grid import batch_size_error
+from aeflow.plan.logs import duration_text
+from aeflow.run.memory import keep_freed_memory
+from aeflow.run.metrics import batch_loss, eval_batch_size, evaluate_split
+from aeflow.run.models import preferred_memory_format, set_memory_format
 
 OPTIMIZERS = ("adam", "sgd")
 TASKS = ("autoencoder", "classifier")
@@ -70,7 +72,7 @@ def seed_everything(seed: int) -> None:
 def make_optimizer(
     name: str, parameters, lr: float, momentum: float = 0.0, weight_decay: float = 0.0
 ):
-    """Adam or SGD over the parameters that train: :mod:`aeflow.optim`'s, on the fused
+    """Adam or SGD over the parameters that train: :mod:`aeflow.run.optim`'s, on the fused
     kernels (one for all parameters) and without ``torch.optim``'s import of the compiler,
     where the parameters allow (float32/64 on the CPU or CUDA); ``torch.optim``'s otherwise.
 
@@ -169,7 +171,7 @@ class TrainOptions:
         cls, task: str, params: dict, seed: int, n_train: int, engine: dict | None = None
     ) -> TrainOptions:
         """A configuration's options: its hyperparameters, completed with the defaults
-        of the ones it leaves out (:func:`aeflow.hyperparameters.complete`), its epochs raised to ``min_steps``
+        of the ones it leaves out (:func:`aeflow.plan.hyperparameters.complete`), its epochs raised to ``min_steps``
         (:func:`planned_epochs` over ``n_train`` images), and the ``engine`` switches
         (``amp_bf16``, ``compile``)."""
         option = hyperparameters.complete(params, task)
@@ -317,7 +319,7 @@ def train(
     schedule: dict | None = None,
     patience: int = 0,
 ) -> dict:
-    """Train ``model`` on ``data`` (a split from :func:`aeflow.data.split`):
+    """Train ``model`` on ``data`` (a split from :func:`aeflow.run.data.split`):
     :func:`run` with a :class:`TrainOptions` made of these keywords.
 
     ``task`` is "autoencoder" (MSE to the input) or "classifier" (cross-entropy).
@@ -546,7 +548,7 @@ def fingerprint(params: dict, seed: int) -> dict:
 def autoencoder_to_train(params: dict, seed: int) -> nn.Module:
     """Report 000's autoencoder built from ``params`` after seeding with ``seed``: the
     model :func:`fit_autoencoder` trains, with the random state its training starts from."""
-    from aeflow.models import build_autoencoder
+    from aeflow.run.models import build_autoencoder
 
     seed_everything(seed)
     return build_autoencoder(params)
@@ -567,7 +569,7 @@ def classifier_to_train(params: dict, data: dict, seed: int, encoder=None):
     ``(model, data)``, the model built after seeding with ``seed``, its encoder started
     from ``encoder`` (an export dict) for ``frozen``/``finetune`` and frozen for
     ``frozen``."""
-    from aeflow.models import build_classifier, encoder_options, load_encoder_state
+    from aeflow.run.models import build_classifier, encoder_options, load_encoder_state
 
     init = params["initialisation"]
     if (encoder is None) != (init == "scratch"):

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from aeflow import files, records, stats
+from aeflow.run import files, records
+
+from aeflow.report import stats
 
 
 def slug(name: str) -> str:
@@ -28,7 +30,7 @@ def history_frame(
     history: list[dict], kind: str, model_id: str, seed: int, params: dict
 ) -> pd.DataFrame:
     """One row per epoch, split and metric, with the model's hyperparameters (the rows
-    of :func:`aeflow.records.history_rows`, which a training job writes without pandas)."""
+    of :func:`aeflow.run.records.history_rows`, which a training job writes without pandas)."""
     rows = records.history_rows(history, kind, model_id, seed, params)
     columns = [*records.identity(kind, model_id, seed, params), *records.HISTORY_COLUMNS]
     return pd.DataFrame(rows, columns=columns)
@@ -40,7 +42,7 @@ def metrics_frame(kind: str, model_id: str, seed: int, params: dict, values: dic
 
 
 def classifier_values(scores: dict, summary: dict, classes: list[str]) -> dict:
-    """Flatten :func:`aeflow.metrics.classification_scores` and a training summary."""
+    """Flatten :func:`aeflow.run.metrics.classification_scores` and a training summary."""
     values = {
         "test_loss": scores["loss"],
         "test_accuracy": scores["accuracy"],

@@ -1,13 +1,13 @@
 """What a study found, at report time: its claims' verdicts, the seed's reported
 numbers beside aeflow's, summary tables and differences from the base, computed from
 the tidy tables and the plain-data study descriptions of
-:func:`aeflow.studies.expand_studies`.
+:func:`aeflow.plan.studies.expand_studies`.
 
 A claim's measure (a column of the metrics tables, a generalisation gap, or a
 history-derived value: :func:`measure_runs`) is compared paired by seed with its 95 %
-interval (:mod:`aeflow.stats`); :func:`claim_verdicts`, :func:`summary_tables` and
+interval (:mod:`aeflow.report.stats`); :func:`claim_verdicts`, :func:`summary_tables` and
 :func:`differences_from_base` make a study's report section. Imports flow one way:
-this module uses :mod:`aeflow.studies`, never the reverse (parse time imports no pandas).
+this module uses :mod:`aeflow.plan.studies`, never the reverse (parse time imports no pandas).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import math
 
 import pandas as pd
 
-from aeflow import stats, tables
-from aeflow.studies import column_unit
+from aeflow.report import stats, tables
+from aeflow.plan.studies import column_unit
 
 # The metric a comparison against the base uses, and which direction is better.
 PRIMARY = {"autoencoder": ("test_mse", "lower"), "classifier": ("test_accuracy", "higher")}
-# The probes of an autoencoder's frozen latent (aeflow.probes), in its study's summary.
+# The probes of an autoencoder's frozen latent (aeflow.run.probes), in its study's summary.
 PROBE_COLUMNS = ("test_knn_accuracy", "test_linear_probe_accuracy")
 
 
@@ -200,7 +200,7 @@ def _bounds_text(unit: str, bounds: dict) -> str:
 def _value(c, metrics, histories):
     """One configuration's measure against a bound: the mean over seeds with its 95 %
     interval below ``below`` (holds), above it (contradicted); above ``above``; or, with
-    both, inside [above, below] (:func:`aeflow.stats.equivalence_verdict` about the
+    both, inside [above, below] (:func:`aeflow.report.stats.equivalence_verdict` about the
     middle). Censored values (thresholds never reached) count as lower bounds."""
     m, bounds = c["measure"], c["bounds"]
     runs = measure_runs(m, [c["configuration"]], metrics, histories)
@@ -322,11 +322,11 @@ def claim_verdicts(
     """The study's claims, each with what was measured and the computed verdict: *holds*,
     *contradicted* or *not settled* for every kind, its p-value on the same t statistic
     and, across the study's claims, the Holm-adjusted p and verdict
-    (:func:`aeflow.stats.with_holm`; the raw verdict kept beside it).
+    (:func:`aeflow.report.stats.with_holm`; the raw verdict kept beside it).
 
     A comparison: a − b paired by seed with its 95 % interval, on the claimed side of 0
-    (:func:`aeflow.stats.verdict`). An equivalence: the interval inside ±margin
-    (:func:`aeflow.stats.equivalence_verdict`). A value claim: one configuration's mean
+    (:func:`aeflow.report.stats.verdict`). An equivalence: the interval inside ±margin
+    (:func:`aeflow.report.stats.equivalence_verdict`). A value claim: one configuration's mean
     and interval against its bound(s) (:func:`_value`). A confusion claim: the top-k
     confusions of the classifier among the named classes, or of one true class (its
     ``row``) to the named classes, seed by seed (:func:`_confusion`).
@@ -413,7 +413,7 @@ def reported_se(metric: str, value: float) -> float:
 def one_run_verdict(reported: float, low: float, high: float) -> str:
     """Whether one more run of aeflow's could give the ``reported`` value: inside the
     95 % prediction interval [``low``, ``high``] for one run, outside it, or no verdict
-    (no interval: fewer than :data:`aeflow.stats.MIN_SEEDS` seeds)."""
+    (no interval: fewer than :data:`aeflow.report.stats.MIN_SEEDS` seeds)."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return NEEDS_SEEDS
     return CONSISTENT if low <= reported <= high else OUTSIDE
@@ -426,7 +426,7 @@ def reported_beside_replicated(
 
     A reported number is one run, so it is compared with where one more run of aeflow's
     would land: the 95 % prediction interval for a single run over aeflow's seeds
-    (:func:`aeflow.stats.prediction_interval`; diverged runs left out; accuracies
+    (:func:`aeflow.report.stats.prediction_interval`; diverged runs left out; accuracies
     clipped to [0, 1]), not with the interval of their mean. One row per ``reported``
     entry: the seed's value with its own test-set standard error (:func:`reported_se`),
     aeflow's mean with its 95 % interval, the prediction interval, the difference

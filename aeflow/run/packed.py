@@ -7,11 +7,11 @@ grouped ones and the batched linear layers into batched matrix products). A step
 forward and backward pass and one optimizer call for the whole pack instead of one per
 model: on a GPU, where these small models wait on kernel launches, that is the point.
 
-Each member keeps what it would have alone (:func:`aeflow.training.run`):
+Each member keeps what it would have alone (:func:`aeflow.run.training.run`):
 
 - its seed, its data (a classifier's own labelled subset) and its data order
-  (:meth:`aeflow.training.TrainOptions.epoch_order`);
-- its dropout masks: on the CPU drawn by :func:`aeflow.models.dropout_mask` from the
+  (:meth:`aeflow.run.training.TrainOptions.epoch_order`);
+- its dropout masks: on the CPU drawn by :func:`aeflow.run.models.dropout_mask` from the
   member's own copy of the default generator's state, the state it had right after its
   model was built, for tensors of the shape and layout the model alone would have
   dropped — so they are exactly the masks of the same model trained alone. On a GPU
@@ -44,11 +44,11 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state
 
-from aeflow import files, training
-from aeflow.memory import keep_freed_memory
-from aeflow.metrics import batch_loss
-from aeflow.models import Dropout, dropout_mask, preferred_memory_format, set_memory_format
-from aeflow.training import (
+from aeflow.run import files, training
+from aeflow.run.memory import keep_freed_memory
+from aeflow.run.metrics import batch_loss
+from aeflow.run.models import Dropout, dropout_mask, preferred_memory_format, set_memory_format
+from aeflow.run.training import (
     Progress,
     TrainingError,
     TrainOptions,
@@ -63,7 +63,7 @@ SHARED_OPTIONS = ("task", "epochs", "batch_size", "optimizer", "amp_bf16", "comp
 
 @dataclass
 class Member:
-    """One model of a pack: what :func:`aeflow.training.run` would get for it, and the
+    """One model of a pack: what :func:`aeflow.run.training.run` would get for it, and the
     default CPU generator's state it would start training from (``rng``)."""
 
     model: nn.Module
@@ -106,7 +106,7 @@ class _MaskFeed:
 
 
 class _MaskedDropout(nn.Module):
-    """A :class:`aeflow.models.Dropout` that multiplies by the next mask of the feed
+    """A :class:`aeflow.run.models.Dropout` that multiplies by the next mask of the feed
     (computed outside ``vmap`` for each member) instead of drawing one."""
 
     def __init__(self, p: float, feed: _MaskFeed):
@@ -415,7 +415,7 @@ def train_pack(
     compile_mode: str | None = None,
 ) -> list[dict]:
     """Train the members as one pack; returns each member's result, as
-    :func:`aeflow.training.run` would (its model holds its final weights, in the
+    :func:`aeflow.run.training.run` would (its model holds its final weights, in the
     default memory layout). ``checkpoint``: the pack's resume file, written after every
     epoch; it resumes only the same members (their fingerprints, in order).
     ``compile_mode``: ``torch.compile``'s mode where the members' options ask for
@@ -475,7 +475,7 @@ def fit_pack(
     encoders: list | None = None,
     engine: dict | None = None,
 ) -> list[tuple[nn.Module, dict]]:
-    """:func:`aeflow.training.fit_autoencoder`/``fit_classifier`` for several
+    """:func:`aeflow.run.training.fit_autoencoder`/``fit_classifier`` for several
     ``(params, seed)`` runs at once, as one pack: each member built, seeded and given
     its data exactly as alone (``encoders``: each classifier's encoder export, or None).
     Returns ``(model, result)`` per run, in order."""

@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from aeflow import efficiency, files, findings, stats
-from aeflow import figures as aeflow_figures
-from aeflow.logs import duration_text
-from aeflow.units import shown_in_percent
+from aeflow.report import efficiency, findings, stats
+
+from aeflow.run import files
+from aeflow.plan import figures as aeflow_figures
+from aeflow.plan.logs import duration_text
+from aeflow.plan.units import shown_in_percent
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -184,7 +186,7 @@ def _format_value(value):
 
 
 def _float_formatter(column):
-    """Fractions (:func:`aeflow.units.shown_in_percent`) as percent with 2 decimals,
+    """Fractions (:func:`aeflow.plan.units.shown_in_percent`) as percent with 2 decimals,
     other floats to 4 significant digits."""
     as_percent = shown_in_percent(column)
 
@@ -309,7 +311,7 @@ def assemble(
     first), every figure; returns how many figures of the run it shows.
 
     ``metrics``: the four tables by name (``autoencoder_metrics``, ``classifier_metrics``,
-    ``histories``, ``confusion_matrices``); ``studies``: as :mod:`aeflow.studies` describes
+    ``histories``, ``confusion_matrices``); ``studies``: as :mod:`aeflow.plan.studies` describes
     them; ``base_classifiers``: {initialisation: id}; ``label_efficiency``: the studies
     that sweep the number of labels (the first opens the report); ``all_labels``: the
     training-set size; ``figures``: the run's own, ``(path, caption)``;
@@ -421,7 +423,7 @@ def assemble(
 
 
 # The report's provenance rows that need PyTorch or pandas (the rest is
-# aeflow.provenance, read at parse time).
+# aeflow.plan.provenance, read at parse time).
 
 
 def device_name(device: str) -> str:
@@ -450,7 +452,7 @@ def provenance_rows(
     :func:`config_digests`."""
     import torch
 
-    from aeflow.provenance import git_commit, package_version
+    from aeflow.plan.provenance import git_commit, package_version
 
     now = now or datetime.now(UTC)
     configs = "; ".join(f"{name} (sha256 {sha[:16]})" for name, sha in config_digests) or "none"

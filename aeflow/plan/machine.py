@@ -6,7 +6,7 @@ CUDA's own count needs torch (1.7 s per ``snakemake`` start), so this reads what
 NVIDIA driver publishes instead: one folder per GPU under ``/proc/driver/nvidia/gpus``
 (also in containers started with the NVIDIA toolkit), else ``nvidia-smi -L``, narrowed
 by ``CUDA_VISIBLE_DEVICES`` as CUDA would. Other GPUs (ROCm) are not seen; their jobs
-still take turns on each GPU through :mod:`aeflow.devices`' slots.
+still take turns on each GPU through :mod:`aeflow.run.devices`' slots.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def training_device(requested: str, gpus: int) -> str:
     """Where a training job with config ``device: requested`` runs: ``cpu`` or ``cuda``.
 
     ``cuda``/``cuda:N`` asked for without a GPU is reported as ``cuda``: the job fails
-    when it starts, saying CUDA is not available (:func:`aeflow.training.select_device`).
+    when it starts, saying CUDA is not available (:func:`aeflow.run.training.select_device`).
     """
     if requested == "cpu" or (requested == "auto" and gpus == 0):
         return "cpu"

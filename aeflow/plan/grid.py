@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from aeflow import hyperparameters
-from aeflow.hyperparameters import FULL_BATCH, HYPERPARAMETERS, INITIALISATIONS, NO_HIDDEN
+from aeflow.plan import hyperparameters
+from aeflow.plan.hyperparameters import FULL_BATCH, HYPERPARAMETERS, INITIALISATIONS, NO_HIDDEN
 
-# Derived from the registry (aeflow/hyperparameters.py), the one place of these facts.
+# Derived from the registry (aeflow/plan/hyperparameters.py), the one place of these facts.
 AUTOENCODER_KEYS = hyperparameters.keys(hyperparameters.AUTOENCODER)
 CLASSIFIER_KEYS = hyperparameters.keys(hyperparameters.CLASSIFIER)
 # Values of keys a configuration may leave out (the schema gives every key its default).
@@ -98,7 +98,7 @@ def train_images(params: dict, train_size: int | None) -> int | None:
 def canonical(params: dict, train_size: int | None = None) -> dict:
     """Sorted keys; numbers as given (ints, floats); layer widths as "128-64" text;
     ``batch_size: full`` as ``train_size`` (full batch); keys that are absent at their
-    default (:data:`aeflow.hyperparameters.ABSENT`) left out there. A whole-number
+    default (:data:`aeflow.plan.hyperparameters.ABSENT`) left out there. A whole-number
     hyperparameter that is not one, or is below its minimum, is a GridError."""
     out = {}
     for key in sorted(params):
@@ -141,7 +141,7 @@ def batch_size_error(batch_size: int, n_train: int, of: str | None = None) -> st
 
 
 # conv/conv_bn encoders: 28 → conv3 26 → pool 13 → conv3 11 → pool 5, so their features
-# are channels[1] × 5 × 5 (aeflow.models builds them with it).
+# are channels[1] × 5 × 5 (aeflow.run.models builds them with it).
 CONV_FEATURE_SIDE = 5
 
 

@@ -11,11 +11,11 @@ or of one true class, are among these classes"). A measure is a column of the me
 tables, a generalisation gap, the epochs a run took to reach a value (a number, or arm
 a's or b's own final value), the best value over the epochs, the epoch that reached it,
 or how far the last epoch fell back from it (:data:`HISTORY_QUANTITIES`).
-:func:`expand_studies` turns them into configurations (ids as in :mod:`aeflow.grid`, so
+:func:`expand_studies` turns them into configurations (ids as in :mod:`aeflow.plan.grid`, so
 a configuration shared by two studies trains once) and plain-data study descriptions,
 checking the config as it goes. The Snakefile imports this module on every parse, so
 it imports neither pandas nor torch; what the report computes from those descriptions
-and the tables (verdicts, summaries, differences) is :mod:`aeflow.findings`.
+and the tables (verdicts, summaries, differences) is :mod:`aeflow.report.findings`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from aeflow import grid
-from aeflow.grid import GridError
+from aeflow.plan import grid
+from aeflow.plan.grid import GridError
 
 CLAIM_KINDS = ("comparison", "equivalence", "value", "confusion")
 # The columns of the metrics tables a claim may compare, by model kind.

@@ -1,5 +1,5 @@
 """Fashion-MNIST: reading the IDX files, splitting, and loading (fetching and checking
-them is :mod:`aeflow.fetch`, which needs no torch).
+them is :mod:`aeflow.run.fetch`, which needs no torch).
 
 Nothing here knows Snakemake or a fixed path: functions take the paths, sources
 and checksums they need.
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from aeflow import files
-from aeflow.fetch import DataError, fetch, verify  # noqa: F401 (their home is aeflow.fetch)
-from aeflow.grid import IMAGES, image_counts
+from aeflow.run import files
+from aeflow.run.fetch import DataError, fetch, verify  # noqa: F401 (their home is aeflow.run.fetch)
+from aeflow.plan.grid import IMAGES, image_counts
 
 IDX_MAGIC = {"images": 2051, "labels": 2049}
 IMAGE_SHAPE = (28, 28)

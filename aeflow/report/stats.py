@@ -37,8 +37,8 @@ def half_width(sd: float, n: int, level: float = LEVEL) -> float:
     """Half-width of the Student-t ``level`` interval of the mean of ``n`` values whose
     sample standard deviation is ``sd``; NaN with fewer than two values.
 
-    The one interval of the package: tables (:func:`aeflow.tables.summarise`), figures
-    (:func:`aeflow.plots.accuracy_by_group`) and verdicts (:class:`Estimate`) all use it.
+    The one interval of the package: tables (:func:`aeflow.report.tables.summarise`), figures
+    (:func:`aeflow.report.plots.accuracy_by_group`) and verdicts (:class:`Estimate`) all use it.
     """
     if n < 2:
         return math.nan

@@ -22,9 +22,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aeflow import grid, hyperparameters
-from aeflow.hyperparameters import HYPERPARAMETERS
-from aeflow.memory import (  # noqa: F401 (moved to aeflow.memory; for existing callers)
+from aeflow.plan import grid, hyperparameters
+from aeflow.plan.hyperparameters import HYPERPARAMETERS
+from aeflow.run.memory import (  # noqa: F401 (moved to aeflow.run.memory; for existing callers)
     preferred_memory_format,
     set_memory_format,
 )
@@ -33,7 +33,7 @@ INPUT_SHAPE = (1, 28, 28)
 INPUT_SCALE = 1 / 255  # uint8 pixels → [0, 1]
 ENCODER_FORMAT = 1
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
-# The constructors' defaults are the registry's (aeflow.hyperparameters), except where an
+# The constructors' defaults are the registry's (aeflow.plan.hyperparameters), except where an
 # architecture has its own: conv_bn's and conv_deep's dropout 0 and conv_bn's 64-96
 # channels with max-avg pooling (report 004's and 001's networks), mlp's latent 512
 # (report 001's 784-512-784 autoencoder).
@@ -145,7 +145,7 @@ def _flatten(p: float) -> nn.Module:
 def widths(value, allow_none: bool = False) -> tuple[int, ...]:
     """Layer widths from the config: ``128``, ``"128-64"`` or ``[128, 64]`` → ``(128, 64)``;
     with ``allow_none`` (a classifier head), ``"none"`` → ``()``. Parsed by
-    :func:`aeflow.grid.layer_widths`, the one parser."""
+    :func:`aeflow.plan.grid.layer_widths`, the one parser."""
     try:
         return grid.layer_widths("hidden" if allow_none else "channels", value)
     except grid.GridError as err:

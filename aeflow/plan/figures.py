@@ -78,7 +78,7 @@ def study_figure_names(study: dict, label_efficiency: bool) -> list[str]:
     them: sweeps, curves of its explicit configurations and of its base classifiers by
     initialisation, reconstructions, latent maps, test accuracy and confusion matrices,
     and, first, the label-efficiency figure where it sweeps the number of labels.
-    ``study``: a study as :mod:`aeflow.studies` describes it."""
+    ``study``: a study as :mod:`aeflow.plan.studies` describes it."""
     kind = STUDY_KIND
     out = []
     if study["autoencoders"]:
@@ -122,7 +122,7 @@ def kind(path) -> tuple[Figure, dict[str, str]]:
         fields = figure.match(stem)
         if fields is not None:
             return figure, fields
-    raise ValueError(f"{path}: not a figure the report knows (aeflow/figures.py)")
+    raise ValueError(f"{path}: not a figure the report knows (aeflow/plan/figures.py)")
 
 
 def caption(path) -> str:

@@ -11,7 +11,7 @@ import urllib.request
 import zlib
 from pathlib import Path
 
-from aeflow import files
+from aeflow.run import files
 
 
 class DataError(RuntimeError):

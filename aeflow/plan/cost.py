@@ -14,8 +14,8 @@ as an order of magnitude.
 
 from __future__ import annotations
 
-from aeflow import grid
-from aeflow.logs import duration_text
+from aeflow.plan import grid
+from aeflow.plan.logs import duration_text
 
 JOB_START = 1.8  # seconds of start-up per training job (benchmarks/workflow_overhead.py)
 
@@ -94,7 +94,7 @@ def split_parts(data: dict) -> dict[str, int | None]:
 
 def planned_epochs(epochs: int, n_train: int, batch_size: int, min_steps: int = 0) -> int:
     """``epochs``, raised so that the run takes at least ``min_steps`` optimiser steps of
-    ⌈n_train / batch_size⌉ per epoch: :func:`aeflow.training.planned_epochs` without torch
+    ⌈n_train / batch_size⌉ per epoch: :func:`aeflow.run.training.planned_epochs` without torch
     (tests/test_machine.py keeps the two equal)."""
     return max(epochs, -(-min_steps // -(-n_train // batch_size)))
 
@@ -184,12 +184,12 @@ def plan_lines(
     if seconds is None:
         projected = (
             "  projected: no time on a GPU, its step times are unmeasured (measure them with"
-            " benchmarks/pack_speed.py --device cuda; aeflow/cost.py)"
+            " benchmarks/pack_speed.py --device cuda; aeflow/plan/cost.py)"
         )
     else:
         projected = (
             f"  projected: about {duration_text(seconds)} of training (constants measured on"
-            " a 2-core CPU, aeflow/cost.py; early stopping only shortens it)"
+            " a 2-core CPU, aeflow/plan/cost.py; early stopping only shortens it)"
         )
     return [
         f"aeflow plan: {total} trainings ({counts}), {left} of them not trained yet",

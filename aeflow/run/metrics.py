@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from aeflow import files
-from aeflow.memory import keep_freed_memory, preferred_memory_format, set_memory_format
+from aeflow.run import files
+from aeflow.run.memory import keep_freed_memory, preferred_memory_format, set_memory_format
 
 
 def as_input(images: torch.Tensor) -> torch.Tensor:

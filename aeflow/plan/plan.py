@@ -1,12 +1,12 @@
 """The parse-time plan: from the config to every configuration, study and job the
 workflow runs, once per ``snakemake`` start.
 
-:func:`build` expands the main grid and the studies (:mod:`aeflow.grid`,
-:mod:`aeflow.studies`), merges their configurations (one id trains once), picks each
+:func:`build` expands the main grid and the studies (:mod:`aeflow.plan.grid`,
+:mod:`aeflow.plan.studies`), merges their configurations (one id trains once), picks each
 configuration's replicate seeds, and decides where training runs and which
-configurations train as one pack (:mod:`aeflow.machine`). ``rules/common.smk`` holds
+configurations train as one pack (:mod:`aeflow.plan.machine`). ``rules/common.smk`` holds
 one :class:`Plan` and asks it; what formats paths stays there. Errors are
-:class:`aeflow.grid.GridError` naming the config key. Standard library only: the
+:class:`aeflow.plan.grid.GridError` naming the config key. Standard library only: the
 Snakefile imports it on every start.
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from aeflow import cost, figures, grid, machine, studies
-from aeflow.studies import Study
+from aeflow.plan import cost, figures, grid, machine, studies
+from aeflow.plan.studies import Study
 
 KINDS = ("autoencoder", "classifier")
 # A configuration's id (a wildcard): its architecture or initialisation, a hash.
@@ -73,7 +73,7 @@ class Plan:
         return [name for name, study in self.studies.items() if study.label_efficiency]
 
     def study_figure_names(self, name: str) -> list[str]:
-        """The file names of one study's figures (:mod:`aeflow.figures` knows which)."""
+        """The file names of one study's figures (:mod:`aeflow.plan.figures` knows which)."""
         study = self.studies[name]
         return figures.study_figure_names(study, study.label_efficiency)
 
@@ -136,7 +136,7 @@ def build(config: dict, gpus: int) -> Plan:
     device = machine.training_device(config["device"], gpus)
     training_gpu = machine.training_gpu_resource(config["device"], gpus)
     # engine.pack: all seeds of a configuration in one training job, as one stacked model
-    # (aeflow/packed.py); "auto" packs where training runs on a GPU. Packed are the
+    # (aeflow/run/packed.py); "auto" packs where training runs on a GPU. Packed are the
     # configurations whose seeds are the run's (a study's own seeds, e.g.
     # seeds_by_labels, train one job a seed).
     pack = machine.pack_seeds(config["engine"].get("pack", "auto"), training_gpu)

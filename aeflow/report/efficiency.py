@@ -4,7 +4,7 @@ From the classifier metrics of a study that sweeps ``labels`` (the number of lab
 training images), computed, never typed: the test accuracy of each arm at each size
 (mean over seeds, 95 % interval), the gain of each pretrained arm over scratch at each
 size (paired by seed: the same seed draws the same labelled images for every arm), its
-verdict word (pays, costs, no difference, not settled: :func:`aeflow.stats.gain_verdict`),
+verdict word (pays, costs, no difference, not settled: :func:`aeflow.report.stats.gain_verdict`),
 the crossover (between which two sizes the verdict changes sign), the paragraph the
 report opens with (built from the words), and whether each run trained to its plateau.
 
@@ -18,8 +18,8 @@ import math
 
 import pandas as pd
 
-from aeflow import stats
-from aeflow.hyperparameters import INITIALISATIONS, NO_HIDDEN
+from aeflow.report import stats
+from aeflow.plan.hyperparameters import INITIALISATIONS, NO_HIDDEN
 
 VALUE = "test_accuracy"
 # The arms, in the figure's and tables' order: the registry's initialisations (scratch,
@@ -69,7 +69,7 @@ def study_rows(metrics: pd.DataFrame, model_ids, all_labels: int | None = None) 
 
 def curves(rows: pd.DataFrame, value: str = VALUE) -> pd.DataFrame:
     """Per arm and size (in :data:`ARMS` order): mean, 95 % interval (clipped to
-    [0, 1], :func:`aeflow.stats.clip`), number of seeds and the runs' own values
+    [0, 1], :func:`aeflow.report.stats.clip`), number of seeds and the runs' own values
     (``values``, in seed order) of ``value`` (diverged runs left out)."""
     ok = rows[~rows["diverged"].astype(bool)] if "diverged" in rows else rows
     out = []
@@ -114,7 +114,7 @@ def gains(rows: pd.DataFrame, value: str = VALUE) -> pd.DataFrame:
 
 
 def verdicts(gain: pd.DataFrame) -> pd.Series:
-    """The word of each row of :func:`gains` (:func:`aeflow.stats.gain_verdict`: pays,
+    """The word of each row of :func:`gains` (:func:`aeflow.report.stats.gain_verdict`: pays,
     costs, no difference, not settled)."""
     return pd.Series(
         [stats.gain_verdict(lo, hi) for lo, hi in zip(gain["low"], gain["high"])],
@@ -200,7 +200,7 @@ def arm_sentence(name: str, group: pd.DataFrame) -> str:
 
 def opening_paragraph(gain: pd.DataFrame) -> str:
     """One paragraph that answers the question first, from :func:`gains`, built from the
-    verdict words (:func:`aeflow.stats.gain_verdict`) and nothing else: one sentence per
+    verdict words (:func:`aeflow.report.stats.gain_verdict`) and nothing else: one sentence per
     pretrained arm (:func:`arm_sentence`), then, when no arm pays anywhere, whether that
     is shown (every size costs or makes no difference) or only not shown."""
     if gain.empty:
@@ -244,7 +244,7 @@ def seeds_needed(rows: pd.DataFrame, target: float = 0.02, value: str = VALUE) -
     """How many seeds each pretrained arm's gain over scratch needs, per size, for an
     expected 95 % half-width of ``target`` (a fraction: 0.02 is 2 points), from the
     spread of the paired differences over the seeds ``rows`` have
-    (:func:`aeflow.stats.seeds_for_half_width`): columns arm, labels, n (pairs
+    (:func:`aeflow.report.stats.seeds_for_half_width`): columns arm, labels, n (pairs
     measured), sd (of the differences), half (their interval's half-width now) and
     seeds."""
     arms = set(rows["arm"])

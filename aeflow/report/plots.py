@@ -19,9 +19,9 @@ import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from aeflow import stats  # noqa: E402
-from aeflow.hyperparameters import INITIALISATIONS  # noqa: E402
-from aeflow.units import shown_in_percent  # noqa: E402
+from aeflow.report import stats  # noqa: E402
+from aeflow.plan.hyperparameters import INITIALISATIONS  # noqa: E402
+from aeflow.plan.units import shown_in_percent  # noqa: E402
 
 DPI = 120
 SPLIT_STYLE = {"train": "-", "validation": "--"}
@@ -360,8 +360,8 @@ def confusion_matrices(confusion, model_ids, path, normalize=True):
 
 def _mean_ci(values, bounds=None):
     """Mean and the distances below and above it of its 95 % t interval
-    (:class:`aeflow.stats.Estimate`), clipped to ``bounds``; (0, 0), no error bar, with
-    fewer than :data:`aeflow.stats.MIN_SEEDS` values (the runs are shown instead)."""
+    (:class:`aeflow.report.stats.Estimate`), clipped to ``bounds``; (0, 0), no error bar, with
+    fewer than :data:`aeflow.report.stats.MIN_SEEDS` values (the runs are shown instead)."""
     estimate = stats.Estimate.of(values)
     if estimate.n < stats.MIN_SEEDS:
         return estimate.mean, (0.0, 0.0)
@@ -450,11 +450,11 @@ def accuracy_by_group(metrics, group, path, value="test_accuracy", order=None):
 def label_efficiency(curve, path, value_label="Test accuracy"):
     """Accuracy against the number of labelled training images (log axis): one line per
     arm (scratch, frozen, finetune, linear probe) through its mean over seeds, with a
-    band for its 95 % interval where the size has at least :data:`aeflow.stats.MIN_SEEDS`
-    seeds (the interval is clipped to [0, 1]: :func:`aeflow.efficiency.curves`), else
+    band for its 95 % interval where the size has at least :data:`aeflow.report.stats.MIN_SEEDS`
+    seeds (the interval is clipped to [0, 1]: :func:`aeflow.report.efficiency.curves`), else
     the runs themselves as points.
 
-    ``curve``: :func:`aeflow.efficiency.curves` (arm, labels, mean, low, high, n, values),
+    ``curve``: :func:`aeflow.report.efficiency.curves` (arm, labels, mean, low, high, n, values),
     whose order of arms is the legend's."""
     if curve.empty:
         raise ValueError("label_efficiency: empty curve table")

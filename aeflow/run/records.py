@@ -2,14 +2,14 @@
 
 A training job imports torch anyway; leaving pandas out of it saves about a quarter of a
 second of start-up per job (``benchmarks/workflow_overhead.py``). The aggregation and
-everything that reads the tables use pandas (:mod:`aeflow.tables`).
+everything that reads the tables use pandas (:mod:`aeflow.report.tables`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aeflow import files
+from aeflow.run import files
 
 
 def identity(kind: str, model_id: str, seed: int, params: dict) -> dict:

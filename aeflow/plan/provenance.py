@@ -5,7 +5,7 @@ Parse time (standard library only): ``rules/report.smk`` hashes the configuratio
 on every ``snakemake`` start. Plain functions of paths and strings: the caller passes
 the workflow's folder and the configuration files it was run with. The report's rows
 that need PyTorch or pandas (the device, the wall time per stage) are
-:func:`aeflow.report.provenance_rows` and :func:`aeflow.report.stage_times`.
+:func:`aeflow.report.document.provenance_rows` and :func:`aeflow.report.document.stage_times`.
 """
 
 from __future__ import annotations

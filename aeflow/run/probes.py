@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from aeflow.metrics import as_input, evaluating
+from aeflow.run.metrics import as_input, evaluating
 
 KNN_K = 20
 PROBE_EPOCHS = 10

@@ -1,0 +1,1 @@
+"""Parse time: what every `snakemake` start imports (the plan of a run). Standard library only."""

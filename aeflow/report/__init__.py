@@ -1,0 +1,1 @@
+"""Report time: tables, statistics, findings, figures and the report."""

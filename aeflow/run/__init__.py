@@ -1,0 +1,1 @@
+"""Run time: the training and evaluation jobs (torch)."""
