@@ -36,9 +36,8 @@ import torch
 import yaml
 
 from aeflow.plan import cost, grid, studies
-
-from aeflow.run import data, devices, metrics, models, packed, training
 from aeflow.plan.cost import JOB_START
+from aeflow.run import data, devices, metrics, models, packed, training
 
 ROOT = Path(__file__).resolve().parents[1]
 

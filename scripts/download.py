@@ -1,7 +1,7 @@
 """Fetch one Fashion-MNIST file from the configured sources, checksummed."""
 
-from aeflow.run.fetch import fetch
 from aeflow.plan.logs import job_logger
+from aeflow.run.fetch import fetch
 
 log = job_logger(snakemake.log[0])
 name = snakemake.wildcards.file

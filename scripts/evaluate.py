@@ -1,9 +1,8 @@
 """Test-set metrics of one trained model (both evaluation rules)."""
 
-from aeflow.run import data, devices, metrics, models, probes
-
-from aeflow.report import tables
 from aeflow.plan.logs import job_logger
+from aeflow.report import tables
+from aeflow.run import data, devices, metrics, models, probes
 
 log = job_logger(snakemake.log[0])
 dataset = data.load(snakemake.input.data)

@@ -1,7 +1,7 @@
 """Export a trained autoencoder's encoder: weights plus what rebuilds it."""
 
-from aeflow.run import models, training
 from aeflow.plan.logs import job_logger
+from aeflow.run import models, training
 
 log = job_logger(snakemake.log[0])
 model, saved = models.load_trained(snakemake.input.model)

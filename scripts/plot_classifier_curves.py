@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from aeflow.report import plots
 from aeflow.plan.logs import job_logger
+from aeflow.report import plots
 
 log = job_logger(snakemake.log[0])
 histories = pd.read_parquet(snakemake.input.histories)

@@ -1,10 +1,9 @@
 """Two-dimensional maps (PCA, t-SNE) of autoencoders' test latents, coloured by class:
 the base autoencoder's (both methods), or one panel per autoencoder of a study."""
 
-from aeflow.run import data, devices, models, probes
-
-from aeflow.report import embedding, plots
 from aeflow.plan.logs import job_logger
+from aeflow.report import embedding, plots
+from aeflow.run import data, devices, models, probes
 
 log = job_logger(snakemake.log[0])
 dataset = data.load(snakemake.input.data)

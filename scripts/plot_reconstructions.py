@@ -1,9 +1,8 @@
 """Originals above, each configuration's reconstructions below."""
 
-from aeflow.run import metrics
-
-from aeflow.report import plots
 from aeflow.plan.logs import job_logger
+from aeflow.report import plots
+from aeflow.run import metrics
 
 log = job_logger(snakemake.log[0])
 saved = [metrics.load_reconstructions(p) for p in snakemake.input.reconstructions]

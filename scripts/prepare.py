@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from aeflow.run import data
 from aeflow.plan.logs import job_logger
+from aeflow.run import data
 
 log = job_logger(snakemake.log[0])
 files = {Path(f).name: f for f in snakemake.input.files}

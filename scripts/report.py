@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 
 import aeflow
-from aeflow.report import document as report
 from aeflow.plan.logs import job_logger
+from aeflow.report import document as report
 
 log = job_logger(snakemake.log[0])
 TABLES = ("autoencoder_metrics", "classifier_metrics", "histories", "confusion_matrices")

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from aeflow.run import data, devices, models, records, training
 from aeflow.plan.logs import job_logger
+from aeflow.run import data, devices, models, records, training
 
 log = job_logger(snakemake.log[0])
 kind = "autoencoder" if snakemake.rule == "train_autoencoder" else "classifier"

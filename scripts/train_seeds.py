@@ -3,8 +3,8 @@ train_autoencoder_seeds and train_classifier_seeds): the per-seed files of scrip
 
 from pathlib import Path
 
-from aeflow.run import data, devices, models, packed, records, training
 from aeflow.plan.logs import job_logger
+from aeflow.run import data, devices, models, packed, records, training
 
 log = job_logger(snakemake.log[0])
 kind = "autoencoder" if snakemake.rule == "train_autoencoder_seeds" else "classifier"

@@ -13,10 +13,9 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from aeflow.plan import grid, hyperparameters
-
-from aeflow.run import models, training
 from aeflow.plan.grid import GridError
 from aeflow.plan.hyperparameters import HYPERPARAMETERS
+from aeflow.run import models, training
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_FILE = ROOT / "config" / "schema.yaml"

@@ -7,10 +7,9 @@ import torch
 from test_grid import CLF_BASE
 
 from aeflow.plan import cost, grid
-
+from aeflow.plan.grid import GridError
 from aeflow.run import data, training
 from aeflow.run.data import DataError
-from aeflow.plan.grid import GridError
 
 CPU = torch.device("cpu")
 MLP = {

@@ -5,11 +5,10 @@ import pytest
 import torch
 from test_grid import CLF_BASE
 
-from aeflow.run import data, training
-
 from aeflow.plan import grid
-from aeflow.run.data import DataError
 from aeflow.plan.grid import GridError
+from aeflow.run import data, training
+from aeflow.run.data import DataError
 from aeflow.run.training import TrainingError
 
 CPU = torch.device("cpu")

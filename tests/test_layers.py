@@ -63,7 +63,12 @@ def parse_time_modules() -> set[str]:
 
 def test_the_parse_time_layer_holds_what_the_workflow_imports_when_parsed():
     parse_time = parse_time_modules()
-    assert {"aeflow.plan.grid", "aeflow.plan.studies", "aeflow.plan.schema", "aeflow.plan.codedeps"} <= parse_time
+    assert {
+        "aeflow.plan.grid",
+        "aeflow.plan.studies",
+        "aeflow.plan.schema",
+        "aeflow.plan.codedeps",
+    } <= parse_time
     lowest = CONTRACTS["layers"]["layers"][-1]
     layer = {f"aeflow.{m.strip()}" for m in lowest.split(":")}
     # every module a snakemake start imports, and helpers meant for it (aeflow.plan.units)
@@ -74,8 +79,16 @@ def test_the_parse_time_layer_holds_what_the_workflow_imports_when_parsed():
 
 VIOLATIONS = [  # (file, line appended, what lint-imports says)
     ("aeflow/plan/grid.py", "import torch", "aeflow.plan.grid is not allowed to import torch"),
-    ("aeflow/plan/studies.py", "import pandas", "aeflow.plan.studies is not allowed to import pandas"),
-    ("aeflow/run/models.py", "from aeflow import tables", "aeflow.run.models -> aeflow.report.tables"),
+    (
+        "aeflow/plan/studies.py",
+        "import pandas",
+        "aeflow.plan.studies is not allowed to import pandas",
+    ),
+    (
+        "aeflow/run/models.py",
+        "from aeflow import tables",
+        "aeflow.run.models -> aeflow.report.tables",
+    ),
     ("aeflow/plan/cost.py", "from aeflow import data", "aeflow.plan.cost -> aeflow.run.data"),
     ("aeflow/run/files.py", "import scripts.train", "aeflow.run.files -> scripts.train"),
 ]

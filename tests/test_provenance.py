@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import pytest
 
 from aeflow.plan import logs, provenance
-
 from aeflow.report import document as report
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

@@ -6,10 +6,9 @@ import copy
 import pandas as pd
 import pytest
 
-from aeflow.report import findings, stats
-
 from aeflow.plan import grid, studies
 from aeflow.plan.grid import GridError
+from aeflow.report import findings, stats
 
 AE_BASE = {"architecture": "conv", "latent": 16, "dropout": 0.2, "optimizer": "adam",
            "lr": 0.001, "batch_size": 100, "output_activation": "sigmoid", "epochs": 2}  # fmt: skip

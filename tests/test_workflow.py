@@ -27,9 +27,8 @@ from workflow_helpers import (
     write_config,
 )
 
-from aeflow.run import models
-
 from aeflow.plan import studies
+from aeflow.run import models
 
 pytestmark = pytest.mark.workflow
 

@@ -13,12 +13,11 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from aeflow.report import efficiency, findings, stats
-
-from aeflow.run import files
 from aeflow.plan import figures as aeflow_figures
 from aeflow.plan.logs import duration_text
 from aeflow.plan.units import shown_in_percent
+from aeflow.report import efficiency, findings, stats
+from aeflow.run import files
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -18,8 +18,8 @@ import math
 
 import pandas as pd
 
-from aeflow.report import stats
 from aeflow.plan.hyperparameters import INITIALISATIONS, NO_HIDDEN
+from aeflow.report import stats
 
 VALUE = "test_accuracy"
 # The arms, in the figure's and tables' order: the registry's initialisations (scratch,

@@ -16,8 +16,8 @@ import math
 
 import pandas as pd
 
-from aeflow.report import stats, tables
 from aeflow.plan.studies import column_unit
+from aeflow.report import stats, tables
 
 # The metric a comparison against the base uses, and which direction is better.
 PRIMARY = {"autoencoder": ("test_mse", "lower"), "classifier": ("test_accuracy", "higher")}

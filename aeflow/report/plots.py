@@ -19,9 +19,9 @@ import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from aeflow.report import stats  # noqa: E402
 from aeflow.plan.hyperparameters import INITIALISATIONS  # noqa: E402
 from aeflow.plan.units import shown_in_percent  # noqa: E402
+from aeflow.report import stats  # noqa: E402
 
 DPI = 120
 SPLIT_STYLE = {"train": "-", "validation": "--"}

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from aeflow.run import files, records
-
 from aeflow.report import stats
+from aeflow.run import files, records
 
 
 def slug(name: str) -> str:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
+from aeflow.plan.grid import IMAGES, image_counts
 from aeflow.run import files
 from aeflow.run.fetch import DataError, fetch, verify  # noqa: F401 (their home is aeflow.run.fetch)
-from aeflow.plan.grid import IMAGES, image_counts
 
 IDX_MAGIC = {"images": 2051, "labels": 2049}
 IMAGE_SHAPE = (28, 28)

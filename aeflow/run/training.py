@@ -35,12 +35,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from aeflow.run import files, optim
-
 from aeflow.plan import hyperparameters
-from aeflow.run.data import configuration_data
 from aeflow.plan.grid import batch_size_error
 from aeflow.plan.logs import duration_text
+from aeflow.run import files, optim
+from aeflow.run.data import configuration_data
 from aeflow.run.memory import keep_freed_memory
 from aeflow.run.metrics import batch_loss, eval_batch_size, evaluate_split
 from aeflow.run.models import preferred_memory_format, set_memory_format
