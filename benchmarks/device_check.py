@@ -29,7 +29,7 @@ import torch  # noqa: E402
 
 from aeflow.plan import grid  # noqa: E402
 from aeflow.plan.hyperparameters import INITIALISATIONS  # noqa: E402
-from aeflow.run import data, devices, models, training
+from aeflow.run import data, devices, models, training  # noqa: E402
 
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # fmt: skip

@@ -62,7 +62,9 @@ def test_code_files_are_relative_and_start_with_the_script(tmp_path):
 
 def test_the_training_script_reaches_the_modules_the_issue_named():
     files = codedeps.code_files(REPO / "scripts/train.py", REPO / "aeflow", REPO)
-    for module in ("optim", "memory", "files", "data", "devices", "logs", "models",
-                   "training", "records"):  # fmt: skip
+    for module in ("run/optim", "run/memory", "run/files", "run/data", "run/devices",
+                   "plan/logs", "run/models", "run/training", "run/records"):  # fmt: skip
         assert f"aeflow/{module}.py" in files
+    # importing aeflow.run.x runs aeflow/__init__.py and aeflow/run/__init__.py too
+    assert {"aeflow/__init__.py", "aeflow/run/__init__.py"} <= set(files)
     assert "aeflow/report/plots.py" not in files and "aeflow/plan/codedeps.py" not in files

@@ -271,7 +271,7 @@ def test_a_configuration_added_to_a_study_runs_its_jobs_and_the_aggregates(finis
 # Snakemake's own --forcerun.
 
 CODE_FILES = sorted(
-    str(p.relative_to(REPO)) for p in [*REPO.glob("aeflow/*.py"), *REPO.glob("scripts/*.py")]
+    str(p.relative_to(REPO)) for p in [*REPO.glob("aeflow/**/*.py"), *REPO.glob("scripts/*.py")]
 )
 
 
