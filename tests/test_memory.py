@@ -60,8 +60,10 @@ def test_freed_blocks_stay_in_the_process():
     kept = probe("keep")
     assert kept["set_up"] is True
     # with the setting: it comes from the heap and stays there, free, for the next step
-    assert kept["mapped"] < 1 and kept["heap"] >= 32
-    assert kept["free_in_heap_after"] >= 32
+    # (within half a MiB: the heap may have held a little free memory before, which the
+    # block used, and the imports before it vary with the package's layout)
+    assert kept["mapped"] < 1 and kept["heap"] >= 31.5
+    assert kept["free_in_heap_after"] >= 31.5
 
 
 def test_idempotent_and_honest_about_the_platform():

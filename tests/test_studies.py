@@ -320,10 +320,10 @@ def test_parsing_the_workflow_imports_neither_torch_nor_pandas():
 
     root = Path(__file__).resolve().parents[1]
     parse_time = root.joinpath("Snakefile").read_text() + (root / "rules/common.smk").read_text()
-    modules = sorted(set(re.findall(r"^from aeflow import (\w+)", parse_time, re.MULTILINE)))
+    modules = sorted(set(re.findall(r"^from aeflow\.plan import (\w+)", parse_time, re.MULTILINE)))
     assert {"grid", "studies", "machine", "cost", "schema"} <= set(modules)
     code = (
-        f"import sys; import aeflow; from aeflow import {', '.join(modules)}; "
+        f"import sys; import aeflow; from aeflow.plan import {', '.join(modules)}; "
         f"machine.gpu_count(); "
         "print(sorted(m for m in ('torch', 'pandas', 'scipy') if m in sys.modules))"
     )
