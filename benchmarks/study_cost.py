@@ -35,7 +35,7 @@ import pandas as pd
 import torch
 import yaml
 
-from aeflow.plan import cost, grid, studies
+from aeflow.plan import cost, plan, studies
 from aeflow.plan.cost import JOB_START
 from aeflow.run import data, devices, metrics, models, packed, training
 
@@ -156,19 +156,13 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     config = load_config(args.configfile)
-    n_train, n_val = cost.split_sizes(config["data"])
-    ae = grid.autoencoder_grid(config["autoencoder"], train_size=n_train)
-    ae_base = grid.canonical(
-        grid.base_params(config["autoencoder"]["base"], grid.AUTOENCODER_KEYS), n_train
-    )
-    clf = grid.classifier_grid(config["classifier"], ae_base, ae, train_size=n_train)
-    found, study_ae, study_clf = studies.expand_studies(config, ae, n_train)
-    ae.update(study_ae)
-    clf.update(study_clf)
-    # each configuration's own replicate seeds (a study's seeds, seeds_by_labels)
-    with_main, _, _ = studies.expand_studies(studies.with_main(config), ae, n_train)
-    run_seeds = dict(zip(("autoencoder", "classifier"),
-                         studies.model_seeds(with_main, clf, config["seeds"], n_train)))  # fmt: skip
+    # the workflow's own plan (aeflow.plan.plan.build): every configuration, its seeds and,
+    # with --pack, which of them train as one pack (those whose seeds are the run's)
+    engine = {**config.get("engine", {}), "pack": bool(args.pack)}
+    the_plan = plan.build({**config, "engine": engine}, gpus=0)
+    n_train, n_val = the_plan.train_size, the_plan.validation_size
+    ae, clf = the_plan.autoencoders, the_plan.classifiers
+    run_seeds = the_plan.run_seeds
     device = devices.select_device(args.device)
     if args.projected and device.type != "cpu":
         raise SystemExit("aeflow/plan/cost.py projects no GPU time (unmeasured): time it instead")
@@ -188,10 +182,8 @@ def main():
                 params["epochs"], images, min(params["batch_size"], images),
                 params.get("min_steps", 0),
             )  # fmt: skip
-            own = run_seeds[kind].get(model_id, config["seeds"])
-            seeds = len(own)
-            # a pack is a configuration's seeds when they are the run's (rules/common.smk)
-            k = pack if own == config["seeds"] else 1
+            seeds = len(run_seeds[kind][model_id])
+            k = pack if model_id in the_plan.packed[kind] else 1
             epoch = (
                 projected
                 if args.projected
@@ -209,10 +201,10 @@ def main():
     table = pd.DataFrame(rows).set_index("model_id")
     print()
     per_study = []
-    main_ids = set(grid.autoencoder_grid(config["autoencoder"], train_size=n_train))
-    main_ids |= set(grid.classifier_grid(config["classifier"], ae_base, ae, train_size=n_train))
-    groups = {"main grid": main_ids} | {
-        name: set(s["autoencoders"]) | set(s["classifiers"]) for name, s in found.items()
+    groups = {
+        "main grid" if name == studies.MAIN else name: set(s["autoencoders"])
+        | set(s["classifiers"])
+        for name, s in the_plan.studies.items()
     }
     for name, ids in groups.items():
         part = table.loc[sorted(ids)]

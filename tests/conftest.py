@@ -44,6 +44,22 @@ def require(condition: bool, why: str) -> None:
         pytest.skip(why)
 
 
+# The suite runs on every core with pytest-xdist (pyproject's addopts: --dist loadgroup).
+# A workflow module's tests share one finished run (a module-scoped fixture), so each such
+# module goes to one worker whole; the quick config's run on the real data (``quick_run``)
+# serves tests/test_realdata.py and tests/test_slurm.py, so those two share a worker too.
+# Unit tests are spread one by one.
+SHARED_RUNS = {"test_realdata.py": "quick_run", "test_slurm.py": "quick_run"}
+RUN_MARKERS = ("workflow", "realdata", "slurm")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(item.get_closest_marker(m) for m in RUN_MARKERS):
+            name = item.path.name
+            item.add_marker(pytest.mark.xdist_group(SHARED_RUNS.get(name, name)))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """Under CI a skipped test fails, with the skip's reason (an xfail stays an xfail)."""
