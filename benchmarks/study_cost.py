@@ -184,8 +184,8 @@ def main():
             )  # fmt: skip
             seeds = len(run_seeds[kind][model_id])
             k = pack if model_id in the_plan.packed[kind] else 1
-            epoch = (
-                projected
+            epoch = (  # a pack's epoch: projected as k models' (no pack speed-up is known)
+                k * projected
                 if args.projected
                 else seconds_per_epoch(params, kind, split, device, images, n_val, k)
             )
