@@ -96,7 +96,7 @@ def test_evaluation_sits_below_the_training_loop():
     import subprocess
     import sys
 
-    code = "import sys; from aeflow import devices, metrics; print('aeflow.run.training' in sys.modules)"
+    code = "import sys; from aeflow.run import devices, metrics; print('aeflow.run.training' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "False"
 

@@ -255,7 +255,7 @@ def test_training_jobs_write_the_history_without_pandas(tmp_path):
     expected = tables.history_frame(history, "classifier", "m-1", 3, params)
     pd.testing.assert_frame_equal(pd.read_parquet(path), expected)
     # the modules a training job imports leave pandas out (a quarter-second per job)
-    code = "import sys; from aeflow import data, devices, models, records, training; "
+    code = "import sys; from aeflow.run import data, devices, models, records, training; "
     code += "print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
