@@ -138,10 +138,6 @@ def runs(quick_run, slurm_cluster, tmp_path_factory):
         "squeue",
         "--slurm-init-seconds-before-status-checks",
         "2",
-        # a finished job is seen within a second, not ten (Snakemake's default), so the
-        # next one is submitted sooner: the quick config is a chain of short jobs
-        "--seconds-between-status-checks",
-        "1",
         "--slurm-keep-successful-logs",
         "--retries",
         "0",
