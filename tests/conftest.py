@@ -52,8 +52,11 @@ def require(condition: bool, why: str) -> None:
 # tests/test_realdata.py and tests/test_slurm.py share, is made once for all workers (a
 # file lock). The modules with the longest runs start first (a worker takes the next
 # module when it is free), so that none of them is left for the end: the order of their
-# setup times in `--durations`. (xdist's loadgroup does not group under pytest 9.2: it
-# renames node ids through an attribute pytest no longer reads.)
+# setup times in `--durations`. xdist keeps this order only with --no-loadscope-reorder
+# (pyproject's addopts): by default it reorders the modules by their number of tests, which
+# left the SLURM and resume runs to the end (the suite 11:27 before, 9:40 after, with the
+# faster job start-ups below; 2026-12-07). (xdist's loadgroup does not group under pytest
+# 9.2: it renames node ids through an attribute pytest no longer reads.)
 # Each worker's share of the cores for torch's (OpenMP's) threads, and its Snakemake jobs'
 # (they inherit the variable): two workers with two threads each on two cores made the
 # unit tests 2.9 times slower (82 s against 28 s, `-m "not workflow"`, 2026-12-07).

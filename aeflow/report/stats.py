@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
-import scipy.stats
 
 LEVEL = 0.95  # the confidence level of every interval aeflow reports, in tables and figures
 # A gain in test accuracy (a fraction) whose whole interval lies within ±EQUIVALENCE_MARGIN
@@ -30,6 +29,8 @@ def t_quantile(dof: int, level: float = LEVEL) -> float:
     (NaN below one degree of freedom)."""
     if dof < 1:
         return math.nan
+    import scipy.stats  # here, not at the top: ~0.5 s a job for the jobs that never ask
+
     return float(scipy.stats.t.ppf(0.5 + level / 2, dof))
 
 
@@ -230,6 +231,8 @@ def p_value(estimate: Estimate, null: float = 0.0, side: str = "two") -> float:
         t = math.copysign(math.inf, shift) if shift else 0.0
     else:
         t = shift / (estimate.sd / math.sqrt(estimate.n))
+    import scipy.stats
+
     dist = scipy.stats.t(estimate.n - 1)
     if side == "greater":
         return float(dist.sf(t))
